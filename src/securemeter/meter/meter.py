@@ -1,0 +1,499 @@
+"""The meter application: roles, associations and requests on top of the sans-IO session.
+
+``Meter`` owns the device, the store and the roles; a transport opens one ``MeterSession``
+per link (a TCP connection or an HDLC link) and hands it every APDU with the addresses it
+came with. The session decides associations (role, interface, credentials), lets the
+``Connection`` do the protocol and security work, executes requests through the dispatcher
+and writes the records the durability contract asks for. No sockets, no event loop here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from securemeter.apdu.enums import (
+    AcseServiceUserDiagnostic,
+    AssociationResult,
+    AuthenticationMechanism,
+    Conformance,
+)
+from securemeter.codec.axdr import DoubleLongUnsigned
+from securemeter.codec.obis import Obis
+from securemeter.cosem.association_ln import (
+    CURRENT_ASSOCIATION,
+    ApplicationContext,
+    AssociationLN,
+    AssociationStatus,
+    ObjectList,
+    User as CosemUser,
+    XdlmsContextInfo,
+)
+from securemeter.cosem.association_ln import AuthenticationMechanism as CosemMechanism
+from securemeter.cosem.base import ChangeEvent, ChangeKind, CosemObject
+from securemeter.cosem.data import DataObject
+from securemeter.cosem.security_setup import SecuritySetup, SecuritySuite
+from securemeter.cosem.security_setup import SecurityPolicy as CosemSecurityPolicy
+from securemeter.errors import CounterExhausted, ReplayDetected
+from securemeter.meter.access import RoleRights, resolve_rights
+from securemeter.meter.config import (
+    SERVER_LOGICAL_ADDRESS,
+    Interface,
+    MeterConfig,
+    RoleConfig,
+)
+from securemeter.meter.credentials import RoleCredentials, ensure_credentials, load_credentials
+from securemeter.meter.device import Device, build_device
+from securemeter.meter.dispatcher import Dispatcher, Executed
+from securemeter.meter.identity import MeterIdentity
+from securemeter.meter.logbook import COMMUNICATION, SECURITY, STANDARD, EventCode, Logbook
+from securemeter.meter.timekeeping import MeterTime
+from securemeter.session.connection import AssociationTerms, Connection, SessionSettings
+from securemeter.session.events import (
+    AssociationRequested,
+    Outcome,
+    Refusal,
+    Reply,
+    ServiceRequested,
+    Silence,
+)
+from securemeter.session.protection import SecurityContext
+from securemeter.session.state import AssociationState, Role
+from securemeter.storage.base import MeterStore
+
+log = logging.getLogger("securemeter.meter")
+
+# What the meter offers; general-block-transfer is never granted (see INTEROP notes).
+METER_CONFORMANCE = (
+    Conformance.GENERAL_PROTECTION
+    | Conformance.GET
+    | Conformance.SET
+    | Conformance.ACTION
+    | Conformance.SELECTIVE_ACCESS
+    | Conformance.MULTIPLE_REFERENCES
+    | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+    | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+    | Conformance.BLOCK_TRANSFER_WITH_ACTION
+    | Conformance.ATTRIBUTE0_SUPPORTED_WITH_GET
+)
+UNCLEAN_STOP_KEY = "power.running"
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """What a transport must do after one APDU: send ``data`` (if any), then maybe close."""
+
+    data: bytes | None
+    close: bool = False
+
+
+class Meter:
+    def __init__(
+        self,
+        *,
+        config: MeterConfig,
+        store: MeterStore,
+        time: MeterTime,
+        identity: MeterIdentity,
+        random_bytes: Callable[[int], bytes],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.time = time
+        self.identity = identity
+        self._random_bytes = random_bytes
+        self.logbook = Logbook(store.logs, self._now_ms)
+        self.device: Device = build_device(
+            identity,
+            store,
+            time,
+            on_change=self._on_change,
+            history_days=config.load_profile_history_days,
+        )
+        self.credentials: dict[int, RoleCredentials] = {}
+        self._active: dict[int, MeterSession] = {}  # roles with keys: one association each
+        self._role_objects: dict[Obis, CosemObject] = {}
+        self.rights: dict[int, RoleRights] = {}
+        for role in config.roles:
+            ensure_credentials(role, store.keys, random_bytes)
+            self.credentials[role.sap] = load_credentials(role, store.keys)
+            self._role_objects.update(self._objects_of_role(role))
+        self.objects: dict[Obis, CosemObject] = {**self.device.objects, **self._role_objects}
+        for role in config.roles:
+            visible = {**self.objects, CURRENT_ASSOCIATION: self._role_objects[role.association_name]}
+            self.rights[role.sap] = resolve_rights(
+                role.grants, visible, authenticated=role.mechanism != AuthenticationMechanism.NONE
+            )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def power_up(self) -> None:
+        """Record the start; a start after an unclean stop has an unknown power-down time."""
+        state = self.store.state
+        if state.get(UNCLEAN_STOP_KEY) == b"1":
+            self.logbook.record(STANDARD, EventCode.POWER_UP_AFTER_UNCLEAN_STOP)
+        self.logbook.record(STANDARD, EventCode.POWER_UP)
+        state.put(UNCLEAN_STOP_KEY, b"1", durable=True)
+        self.tick()
+
+    def power_down(self) -> None:
+        """A clean stop (SIGTERM/SIGINT): recorded, counters and slots synced."""
+        self.tick()
+        self.logbook.record(STANDARD, EventCode.POWER_DOWN)
+        self.store.counters.sync()
+        self.store.slots.sync()
+        self.store.state.put(UNCLEAN_STOP_KEY, b"0", durable=True)
+
+    def tick(self) -> None:
+        """Periodic work: load profile captures at period boundaries."""
+        self.device.tick(self.time.now_utc())
+
+    def _now_ms(self) -> int:
+        return int(self.time.now_utc().timestamp() * 1000)
+
+    def _on_change(self, event: ChangeEvent) -> None:
+        code = {
+            ChangeKind.CLOCK_SET: EventCode.CLOCK_ADJUSTED_NEW,
+            ChangeKind.CLOCK_ADJUSTED: EventCode.CLOCK_ADJUSTED_NEW,
+            ChangeKind.REGISTER_RESET: EventCode.REGISTERS_RESET,
+        }.get(ChangeKind(event.kind), EventCode.CONFIGURATION_CHANGED)
+        old = event.details.get("old")
+        self.logbook.record(
+            STANDARD,
+            code,
+            object=str(event.logical_name),
+            change=str(event.kind),
+            old=old.isoformat() if isinstance(old, datetime) else None,
+        )
+
+    # ------------------------------------------------------------------ roles
+
+    def _objects_of_role(self, role: RoleConfig) -> dict[Obis, CosemObject]:
+        association = self._association_object(role, role.association_name, lambda: self._status(role))
+        security_setup = SecuritySetup(
+            role.security_setup_name,
+            security_policy=lambda: CosemSecurityPolicy(int(role.protection.policy)),
+            security_suite=SecuritySuite.AES_GCM_128,
+            client_system_title=lambda: self._client_title(role),
+            server_system_title=self.identity.system_title,
+        )
+        counter = DataObject(
+            role.invocation_counter_name,
+            provider=lambda: DoubleLongUnsigned(self.last_incoming(role) or 0),
+        )
+        return {
+            role.association_name: association,
+            role.security_setup_name: security_setup,
+            role.invocation_counter_name: counter,
+        }
+
+    def _association_object(
+        self,
+        role: RoleConfig,
+        logical_name: Obis,
+        status: Callable[[], AssociationStatus],
+        current_user: Callable[[], CosemUser | None] = lambda: None,
+    ) -> AssociationLN:
+        listing = _RoleObjectList(self, role)
+        return AssociationLN(
+            logical_name,
+            object_list=listing,
+            client_sap=role.sap,
+            server_sap=SERVER_LOGICAL_ADDRESS,
+            application_context=(
+                ApplicationContext.LOGICAL_NAME_WITH_CIPHERING
+                if role.has_keys
+                else ApplicationContext.LOGICAL_NAME
+            ),
+            authentication_mechanism=CosemMechanism(int(role.mechanism)),
+            context_info=XdlmsContextInfo(
+                conformance=int(METER_CONFORMANCE),
+                max_receive_pdu_size=self.config.max_receive_pdu_size,
+                max_send_pdu_size=self.config.max_receive_pdu_size,
+            ),
+            security_setup_reference=role.security_setup_name,
+            association_status=status,
+            users=lambda: tuple(CosemUser(u.user_id, u.name) for u in role.users),
+            current_user=current_user,
+        )
+
+    def _status(self, role: RoleConfig) -> AssociationStatus:
+        session = self._active.get(role.sap)
+        if session is not None and session.connection.state is AssociationState.ASSOCIATED:
+            return AssociationStatus.ASSOCIATED
+        return AssociationStatus.NON_ASSOCIATED
+
+    def _client_title(self, role: RoleConfig) -> bytes:
+        session = self._active.get(role.sap)
+        security = session.connection.security if session is not None else None
+        return security.peer_system_title or b"" if security is not None else b""
+
+    def counter_key(self, role: RoleConfig) -> str:
+        return f"sap{role.sap}/ek/1"
+
+    def last_incoming(self, role: RoleConfig) -> int | None:
+        if not role.has_keys:
+            return None
+        return self.store.counters.last_accepted(self.counter_key(role))
+
+    def security_context(self, role: RoleConfig) -> SecurityContext | None:
+        credentials = self.credentials[role.sap]
+        if credentials.encryption_key is None or credentials.authentication_key is None:
+            return None
+        counters = self.store.counters
+        key = self.counter_key(role)
+
+        def accept(counter: int) -> None:
+            last = counters.last_accepted(key)
+            if last is not None and counter <= last:
+                raise ReplayDetected(f"invocation counter {counter} <= last accepted {last}")
+            counters.accept(key, counter)
+
+        return SecurityContext(
+            local_system_title=self.identity.system_title,
+            peer_system_title=None,
+            encryption_key=credentials.encryption_key,
+            authentication_key=credentials.authentication_key,
+            accept_incoming=accept,
+            last_incoming=lambda: counters.last_accepted(key),
+            next_outgoing=lambda: counters.next_outgoing(key),
+        )
+
+    def new_session(self, interface: Interface, remote: str) -> MeterSession:
+        return MeterSession(self, interface, remote)
+
+
+class _RoleObjectList:
+    """The object_list of one role's Association LN (an ObjectListSource)."""
+
+    version = 1  # rights do not change while the meter runs
+
+    def __init__(self, meter: Meter, role: RoleConfig) -> None:
+        self._meter = meter
+        self._role = role
+        self._entries: tuple[object, ...] | None = None
+
+    def entries(self):  # type: ignore[no-untyped-def]
+        if self._entries is None:
+            rights = self._meter.rights[self._role.sap]
+            visible = {
+                **self._meter.objects,
+                CURRENT_ASSOCIATION: self._meter.objects[self._role.association_name],
+            }
+            self._entries = tuple(rights.object_list(visible))
+        return self._entries
+
+
+class MeterSession:
+    """One link's associations, one after another."""
+
+    def __init__(self, meter: Meter, interface: Interface, remote: str) -> None:
+        self.meter = meter
+        self.interface = interface
+        self.remote = remote
+        self.connection = Connection(
+            Role.METER,
+            SessionSettings(max_receive_pdu_size=meter.config.max_receive_pdu_size),
+            random_bytes=meter._random_bytes,
+        )
+        self.role: RoleConfig | None = None
+        self._client_sap: int | None = None
+        self._dispatcher: Dispatcher | None = None
+        self.get_count = 0
+
+    def receive(self, client_sap: int, server_sap: int, apdu: bytes) -> Output:
+        if server_sap != SERVER_LOGICAL_ADDRESS:
+            self._refused(Refusal.UNEXPECTED, f"server address {server_sap}", client_sap)
+            return Output(None)
+        connection = self.connection
+        if (
+            connection.state is not AssociationState.IDLE
+            and self._client_sap is not None
+            and client_sap != self._client_sap
+        ):
+            self._refused(Refusal.UNEXPECTED, f"SAP {client_sap} inside SAP {self._client_sap}'s association", client_sap)
+            return Output(None, close=True)
+        event = connection.receive(apdu)
+        if isinstance(event, AssociationRequested):
+            return self._associate(client_sap, event)
+        if isinstance(event, ServiceRequested):
+            return self._serve(event)
+        if isinstance(event, Silence):
+            self._refused(event.refusal, event.detail, client_sap)
+            return Output(None)
+        assert isinstance(event, Reply)
+        return self._reply(event, client_sap)
+
+    def _reply(self, reply: Reply, client_sap: int) -> Output:
+        if reply.outcome is Outcome.AUTHENTICATED:
+            self._record_association("authenticated", None, "")
+        elif reply.outcome is Outcome.RELEASED:
+            self._released()
+        elif reply.refusal is not None:
+            self._refused(reply.refusal, reply.detail, client_sap)
+            if reply.refusal is Refusal.HLS:
+                self._release_role()
+        return Output(reply.data, reply.close)
+
+    def _associate(self, client_sap: int, event: AssociationRequested) -> Output:
+        meter = self.meter
+        connection = self.connection
+        role = meter.config.role(client_sap)
+        reply: Reply
+        if role is None:
+            reply = connection.reject_association(Refusal.UNKNOWN_SAP, f"SAP {client_sap}")
+        elif self.interface not in role.interfaces:
+            reply = connection.reject_association(
+                Refusal.INTERFACE, f"role {role.name} not allowed on {self.interface.value}"
+            )
+        elif role.has_keys and meter._active.get(role.sap) not in (None, self):
+            reply = connection.reject_association(
+                Refusal.BUSY,
+                f"role {role.name} already has an association",
+                result=AssociationResult.REJECTED_TRANSIENT,
+                diagnostic=AcseServiceUserDiagnostic.NO_REASON_GIVEN,
+                counts_as_failure=False,
+            )
+        else:
+            credentials = meter.credentials[role.sap]
+            security = meter.security_context(role) if role.has_keys else None
+            try:
+                reply = connection.accept_association(
+                    AssociationTerms(
+                        mechanism=role.mechanism,
+                        conformance=METER_CONFORMANCE,
+                        policy=role.protection.policy,
+                        password=credentials.password,
+                        security=security,
+                        association_name=role.association_name,
+                    )
+                )
+            except CounterExhausted as exc:
+                reply = connection.reject_association(Refusal.COUNTER_EXHAUSTED, str(exc))
+        if reply.outcome in (Outcome.ASSOCIATED, Outcome.AUTHENTICATION_PENDING):
+            assert role is not None
+            self.role = role
+            self._client_sap = client_sap
+            if role.has_keys:
+                meter._active[role.sap] = self
+            objects = {**meter.objects, CURRENT_ASSOCIATION: meter.objects[role.association_name]}
+            self._dispatcher = Dispatcher(
+                objects, meter.rights[role.sap], on_executed=self._executed
+            )
+            self.get_count = 0
+            self._record_association(reply.outcome.value, None, "")
+        else:
+            self._record_association("refused", reply.refusal, reply.detail, sap=client_sap)
+        return Output(reply.data, reply.close)
+
+    def _serve(self, event: ServiceRequested) -> Output:
+        dispatcher = self._dispatcher
+        assert dispatcher is not None
+        request = event.request
+        name = type(request).__name__
+        if name.startswith("Get"):
+            self.get_count += 1
+        else:
+            # docs/DURABILITY.md: a state-changing request runs only once the counter that
+            # authorised it survives a power cut.
+            self.meter.store.counters.sync()
+        response = dispatcher.execute(request)
+        reply = self.connection.respond(response)
+        return Output(reply.data, reply.close)
+
+    def _executed(self, executed: Executed) -> None:
+        self.meter.logbook.record(
+            COMMUNICATION,
+            EventCode.SET_EXECUTED if executed.service == "set" else EventCode.ACTION_EXECUTED,
+            **self._who(),
+            object=str(executed.logical_name),
+            index=executed.index,
+            result=executed.result,
+        )
+
+    def closed(self) -> None:
+        """The transport closed the link (peer gone, timeout or shutdown)."""
+        if self.connection.state is not AssociationState.IDLE and self.role is not None:
+            self._record_association("closed", None, f"{self.get_count} GET requests")
+        self._release_role()
+
+    def _released(self) -> None:
+        if self.role is not None:
+            self._record_association("released", None, f"{self.get_count} GET requests")
+        self._release_role()
+
+    def _release_role(self) -> None:
+        role = self.role
+        if role is not None and self.meter._active.get(role.sap) is self:
+            del self.meter._active[role.sap]
+        self.role = None
+        self._client_sap = None
+        self._dispatcher = None
+
+    def _who(self, sap: int | None = None) -> dict[str, str | int | None]:
+        role = self.role
+        return {
+            "interface": self.interface.value,
+            "remote": self.remote,
+            "sap": sap if sap is not None else (role.sap if role is not None else None),
+            "role": role.name if role is not None else None,
+            "mechanism": int(role.mechanism) if role is not None else None,
+        }
+
+    def _record_association(
+        self, outcome: str, refusal: Refusal | None, detail: str, *, sap: int | None = None
+    ) -> None:
+        logbook = self.meter.logbook
+        who = self._who(sap)
+        reason = refusal.value if refusal is not None else None
+        if refusal is None:
+            code = (
+                EventCode.ASSOCIATION_RELEASED
+                if outcome in ("released", "closed")
+                else EventCode.ASSOCIATION_ACCEPTED
+            )
+            logbook.record(COMMUNICATION, code, **who, outcome=outcome, reason=detail or None)
+        else:
+            logbook.record(
+                COMMUNICATION, EventCode.ASSOCIATION_REFUSED, **who, outcome=outcome, reason=reason
+            )
+            logbook.record(
+                SECURITY,
+                EventCode.ASSOCIATION_REFUSED,
+                **who,
+                outcome=outcome,
+                reason=reason,
+                detail=detail[:200],
+            )
+        log.info(
+            "association %s: sap=%s role=%s interface=%s remote=%s%s",
+            outcome,
+            who["sap"],
+            who["role"],
+            who["interface"],
+            who["remote"],
+            f" reason={reason}" if reason else "",
+        )
+
+    def _refused(self, refusal: Refusal, detail: str, sap: int | None) -> None:
+        code = {
+            Refusal.REPLAY: EventCode.REPLAY_ATTACK,
+            Refusal.DECIPHERING: EventCode.DECRYPTION_OR_AUTHENTICATION_FAILURE,
+            Refusal.AUTHENTICATION: EventCode.DECRYPTION_OR_AUTHENTICATION_FAILURE,
+            Refusal.HLS: EventCode.ASSOCIATION_AUTHENTICATION_FAILURE,
+        }.get(refusal, EventCode.REQUEST_REFUSED)
+        who = self._who(sap)
+        self.meter.logbook.record(SECURITY, code, **who, reason=refusal.value, detail=detail[:200])
+        log.warning(
+            "refused %s: sap=%s interface=%s remote=%s",
+            refusal.value,
+            who["sap"],
+            who["interface"],
+            who["remote"],
+        )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
