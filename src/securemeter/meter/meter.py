@@ -36,7 +36,7 @@ from securemeter.cosem.base import ChangeEvent, ChangeKind, CosemObject
 from securemeter.cosem.data import DataObject
 from securemeter.cosem.security_setup import SecuritySetup, SecuritySuite
 from securemeter.cosem.security_setup import SecurityPolicy as CosemSecurityPolicy
-from securemeter.errors import CounterExhausted, ReplayDetected
+from securemeter.errors import CounterExhausted
 from securemeter.meter.access import RoleRights, resolve_rights
 from securemeter.meter.config import (
     SERVER_LOGICAL_ADDRESS,
@@ -245,18 +245,12 @@ class Meter:
         counters = self.store.counters
         key = self.counter_key(role)
 
-        def accept(counter: int) -> None:
-            last = counters.last_accepted(key)
-            if last is not None and counter <= last:
-                raise ReplayDetected(f"invocation counter {counter} <= last accepted {last}")
-            counters.accept(key, counter)
-
         return SecurityContext(
             local_system_title=self.identity.system_title,
             peer_system_title=None,
             encryption_key=credentials.encryption_key,
             authentication_key=credentials.authentication_key,
-            accept_incoming=accept,
+            accept_incoming=lambda counter: counters.accept(key, counter),
             last_incoming=lambda: counters.last_accepted(key),
             next_outgoing=lambda: counters.next_outgoing(key),
         )

@@ -1,1 +1,109 @@
-"""securemeter.security."""
+"""DLMS security suite 0: APDU protection, association authentication, key transfer, policy.
+
+Pure functions and frozen values; only ``_suite0`` calls AES-GCM (through pyca/cryptography).
+
+The ``protect`` function is not re-exported here: it would shadow the ``protect`` module as an
+attribute of this package. Import it as ``from securemeter.security.protect import protect``.
+"""
+
+from securemeter.security._suite0 import clear_key_cache
+from securemeter.security.hls import (
+    AuthenticationMechanism,
+    AuthenticationMechanismStrategy,
+    GmacResponse,
+    HighLevelSecurityGmac,
+    LowLevelSecurity,
+    NoAuthentication,
+    gmac_response,
+    make_challenge,
+    parse_gmac_response,
+    verify_gmac_response,
+    verify_password,
+)
+from securemeter.security.keywrap import (
+    KeyId,
+    decode_key_transfer,
+    encode_key_transfer,
+    unwrap_key,
+    unwrap_key_transfer,
+    wrap_key,
+    wrap_keys_for_transfer,
+)
+from securemeter.security.policy import (
+    SecurityPolicy,
+    decode_security_policy,
+    is_strengthening,
+    request_satisfies,
+    response_security_control,
+)
+from securemeter.security.protect import (
+    AUTHENTICATED,
+    AUTHENTICATED_ENCRYPTED,
+    BROADCAST_KEY,
+    COMPRESSED,
+    ENCRYPTED,
+    GENERAL_DED_CIPHERING,
+    GENERAL_GLO_CIPHERING,
+    DecipheredApdu,
+    SecurityControl,
+    UnprotectedApdu,
+    cipher_apdu,
+    ciphered_tag,
+    decipher_apdu,
+    decode_general_ciphering,
+    decode_service_specific,
+    encode_general_ciphering,
+    encode_service_specific,
+    is_ciphered,
+    is_dedicated,
+    plain_tag,
+    unprotect,
+)
+
+__all__ = [
+    "AUTHENTICATED",
+    "AUTHENTICATED_ENCRYPTED",
+    "BROADCAST_KEY",
+    "COMPRESSED",
+    "ENCRYPTED",
+    "GENERAL_DED_CIPHERING",
+    "GENERAL_GLO_CIPHERING",
+    "AuthenticationMechanism",
+    "AuthenticationMechanismStrategy",
+    "DecipheredApdu",
+    "GmacResponse",
+    "HighLevelSecurityGmac",
+    "KeyId",
+    "LowLevelSecurity",
+    "NoAuthentication",
+    "SecurityControl",
+    "SecurityPolicy",
+    "UnprotectedApdu",
+    "cipher_apdu",
+    "ciphered_tag",
+    "clear_key_cache",
+    "decipher_apdu",
+    "decode_general_ciphering",
+    "decode_key_transfer",
+    "decode_security_policy",
+    "decode_service_specific",
+    "encode_general_ciphering",
+    "encode_key_transfer",
+    "encode_service_specific",
+    "gmac_response",
+    "is_ciphered",
+    "is_dedicated",
+    "is_strengthening",
+    "make_challenge",
+    "parse_gmac_response",
+    "plain_tag",
+    "request_satisfies",
+    "response_security_control",
+    "unprotect",
+    "unwrap_key",
+    "unwrap_key_transfer",
+    "verify_gmac_response",
+    "verify_password",
+    "wrap_key",
+    "wrap_keys_for_transfer",
+]
