@@ -7,11 +7,15 @@ length or nesting depth is refused before anything is allocated for it.
 Visible-string values are ``str`` decoded as Latin-1 so that any byte sequence round-trips;
 date, time and date-time values are their raw 5/4/12 octets (``codec.cosem_time`` interprets
 them).
+
+A compact-array (tag 19) states its element type once, in a :class:`TypeDescription`, and then
+carries the elements without their tags.
 """
 
 from __future__ import annotations
 
 import struct
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar
@@ -82,14 +86,15 @@ def decode_length(buf: bytes | memoryview, offset: int) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- values
 
 
-class Data:
+class Data(ABC):
     """Base of the DLMS data values. Subclasses are frozen, slotted dataclasses."""
 
     __slots__ = ()
     TAG: ClassVar[DataType]
 
+    @abstractmethod
     def encode_into(self, out: bytearray) -> None:
-        raise NotImplementedError  # every concrete subclass overrides it
+        """Append the tagged A-XDR encoding of this value to ``out``."""
 
     def to_bytes(self) -> bytes:
         out = bytearray()
@@ -157,7 +162,9 @@ class BitString(Data):
 
     def __post_init__(self) -> None:
         if len(self.value) != (self.length + 7) // 8:
-            raise EncodeError(f"bit-string of {self.length} bits needs {(self.length + 7) // 8} octets")
+            raise EncodeError(
+                f"bit-string of {self.length} bits needs {(self.length + 7) // 8} octets"
+            )
 
     @classmethod
     def from_bits(cls, bits: str) -> BitString:
@@ -354,6 +361,147 @@ class Time(_RawFixed):
     SIZE: ClassVar[int] = 4
 
 
+# ----------------------------------------------------------------------------- compact-array
+
+MAX_COMPACT_ARRAY_ELEMENTS = 0xFFFF  # number-of-elements of an array description is Unsigned16
+
+# Zero-width types are refused in a contents-description: with them a few input octets could
+# stand for any number of values, and the number of compact-array items would be undetermined.
+_ZERO_WIDTH = frozenset({DataType.NULL, DataType.DONT_CARE})
+
+
+@dataclass(frozen=True, slots=True)
+class TypeDescription:
+    """The contents-description of a compact-array: the type every element has.
+
+    A simple type is just its tag; an array also gives ``number_of_elements`` and the one
+    element description in ``elements``; a structure gives one description per element.
+    Use :meth:`simple`, :meth:`array`, :meth:`structure` or :meth:`describe` to build one.
+    """
+
+    data_type: DataType
+    elements: tuple[TypeDescription, ...] = ()
+    number_of_elements: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data_type, DataType):
+            raise EncodeError(f"not a data type: {self.data_type!r}")
+        if self.data_type == DataType.ARRAY:
+            if len(self.elements) != 1:
+                raise EncodeError("an array description has exactly one element description")
+            if not 1 <= self.number_of_elements <= MAX_COMPACT_ARRAY_ELEMENTS:
+                raise EncodeError(f"array description of {self.number_of_elements} elements")
+        elif self.data_type == DataType.STRUCTURE:
+            if not self.elements or self.number_of_elements:
+                raise EncodeError("a structure description needs element descriptions only")
+        elif self.elements or self.number_of_elements:
+            raise EncodeError(f"{self.data_type.name} takes no element descriptions")
+        elif self.data_type == DataType.COMPACT_ARRAY or self.data_type in _ZERO_WIDTH:
+            raise EncodeError(f"{self.data_type.name} cannot be a compact-array element type")
+
+    @classmethod
+    def simple(cls, data_type: DataType) -> TypeDescription:
+        return cls(data_type)
+
+    @classmethod
+    def array(cls, number_of_elements: int, element: TypeDescription) -> TypeDescription:
+        return cls(DataType.ARRAY, (element,), number_of_elements)
+
+    @classmethod
+    def structure(cls, *elements: TypeDescription) -> TypeDescription:
+        return cls(DataType.STRUCTURE, tuple(elements))
+
+    @classmethod
+    def describe(cls, data: Data) -> TypeDescription:
+        """The description of ``data`` (an array describes itself by its first element)."""
+        if isinstance(data, Structure):
+            return cls.structure(*(cls.describe(item) for item in data.items))
+        if isinstance(data, Array):
+            if not data.items:
+                raise EncodeError("an empty array has no element type to describe")
+            return cls.array(len(data.items), cls.describe(data.items[0]))
+        return cls.simple(data.TAG)
+
+    def conforms(self, data: Data) -> bool:
+        """Whether ``data`` is a value of this type (shape and every element type)."""
+        if self.data_type != data.TAG:
+            return False
+        if isinstance(data, Structure):
+            return len(data.items) == len(self.elements) and all(
+                element.conforms(item)
+                for element, item in zip(self.elements, data.items, strict=True)
+            )
+        if isinstance(data, Array):
+            return len(data.items) == self.number_of_elements and all(
+                self.elements[0].conforms(item) for item in data.items
+            )
+        return True
+
+    def encode_into(self, out: bytearray) -> None:
+        out.append(self.data_type)
+        if self.data_type == DataType.ARRAY:
+            out += self.number_of_elements.to_bytes(2, "big")
+            self.elements[0].encode_into(out)
+        elif self.data_type == DataType.STRUCTURE:
+            out += encode_length(len(self.elements))
+            for element in self.elements:
+                element.encode_into(out)
+
+    def to_bytes(self) -> bytes:
+        out = bytearray()
+        self.encode_into(out)
+        return bytes(out)
+
+
+@dataclass(frozen=True, slots=True)
+class CompactArray(Data):
+    """An array whose elements all have ``description``'s type, sent without their tags."""
+
+    description: TypeDescription
+    items: tuple[Data, ...]
+    TAG: ClassVar[DataType] = DataType.COMPACT_ARRAY
+
+    def __post_init__(self) -> None:
+        for index, item in enumerate(self.items):
+            if not self.description.conforms(item):
+                raise EncodeError(f"compact-array item {index} does not match its description")
+
+    @classmethod
+    def from_items(cls, items: tuple[Data, ...]) -> CompactArray:
+        """Describe the items by the first one; every item must have the same type."""
+        if not items:
+            raise EncodeError("an empty compact-array needs an explicit description")
+        return cls(TypeDescription.describe(items[0]), items)
+
+    def to_array(self) -> Array:
+        """The same elements as an ordinary array."""
+        return Array(self.items)
+
+    def encode_into(self, out: bytearray) -> None:
+        contents = bytearray()
+        for item in self.items:
+            _encode_untagged(self.description, item, contents)
+        out.append(self.TAG)
+        self.description.encode_into(out)
+        out += encode_length(len(contents))
+        out += contents
+
+
+def _encode_untagged(description: TypeDescription, data: Data, out: bytearray) -> None:
+    if isinstance(data, Array | Structure):
+        element_descriptions = (
+            description.elements
+            if isinstance(data, Structure)
+            else description.elements * len(data.items)
+        )
+        for element, item in zip(element_descriptions, data.items, strict=True):
+            _encode_untagged(element, item, out)
+        return
+    tagged = bytearray()
+    data.encode_into(tagged)
+    out += memoryview(tagged)[1:]  # a simple value's tag is its first octet
+
+
 # ----------------------------------------------------------------------------- codec
 
 
@@ -378,6 +526,7 @@ _FIXED: dict[int, type[_Fixed]] = {
     )
 }
 _RAW: dict[int, type[_RawFixed]] = {cls.TAG: cls for cls in (DateTime, Date, Time)}
+_DATA_TYPES = frozenset(DataType)
 
 
 def _take(buf: bytes | memoryview, offset: int, size: int) -> tuple[bytes, int]:
@@ -393,8 +542,11 @@ def decode(buf: bytes | memoryview, offset: int = 0, *, depth: int = 0) -> tuple
         raise DecodeError("data nested too deeply")
     if offset >= len(buf):
         raise DecodeError("truncated: no data tag")
-    tag = buf[offset]
-    offset += 1
+    return _decode_body(buf[offset], buf, offset + 1, depth)
+
+
+def _decode_body(tag: int, buf: bytes | memoryview, offset: int, depth: int) -> tuple[Data, int]:
+    """Decode the value of type ``tag`` whose encoding (after the tag) starts at ``offset``."""
     fixed = _FIXED.get(tag)
     if fixed is not None:
         size = fixed.FORMAT.size
@@ -446,7 +598,80 @@ def decode(buf: bytes | memoryview, offset: int = 0, *, depth: int = 0) -> tuple
     if tag == DataType.FLOAT64:
         raw, offset = _take(buf, offset, 8)
         return Float64(struct.unpack(">d", raw)[0]), offset
+    if tag == DataType.COMPACT_ARRAY:
+        return _decode_compact_array(buf, offset, depth)
     raise DecodeError(f"unknown data tag 0x{tag:02X}")
+
+
+def decode_type_description(
+    buf: bytes | memoryview, offset: int = 0, *, depth: int = 0
+) -> tuple[TypeDescription, int]:
+    """Decode a compact-array contents-description; return it and the offset after it."""
+    if depth > MAX_DEPTH:
+        raise DecodeError("type description nested too deeply")
+    if offset >= len(buf):
+        raise DecodeError("truncated: no type description")
+    tag = buf[offset]
+    offset += 1
+    if tag not in _DATA_TYPES:
+        raise DecodeError(f"unknown data type 0x{tag:02X} in a type description")
+    data_type = DataType(tag)
+    if data_type == DataType.ARRAY:
+        raw, offset = _take(buf, offset, 2)
+        count = int.from_bytes(raw, "big")
+        element, offset = decode_type_description(buf, offset, depth=depth + 1)
+        elements: tuple[TypeDescription, ...] = (element,)
+    elif data_type == DataType.STRUCTURE:
+        count, offset = decode_length(buf, offset)
+        if count > len(buf) - offset:  # every description takes at least one octet
+            raise DecodeError(f"structure description of {count} elements exceeds the input")
+        parts = []
+        for _ in range(count):
+            part, offset = decode_type_description(buf, offset, depth=depth + 1)
+            parts.append(part)
+        elements, count = tuple(parts), 0
+    else:
+        elements, count = (), 0
+    try:
+        return TypeDescription(data_type, elements, count), offset
+    except EncodeError as exc:
+        raise DecodeError(f"invalid type description: {exc}") from exc
+
+
+def _decode_compact_array(buf: bytes | memoryview, offset: int, depth: int) -> tuple[Data, int]:
+    description, offset = decode_type_description(buf, offset, depth=depth + 1)
+    length, offset = decode_length(buf, offset)
+    end = offset + length
+    if end > len(buf):
+        raise DecodeError(f"compact-array contents of {length} octets exceed the input")
+    # Decoding inside a view of the contents keeps every element within them.
+    contents = memoryview(buf)[offset:end]
+    position = 0
+    items = []
+    while position < length:  # every element takes at least one octet (no zero-width types)
+        item, position = _decode_untagged(description, contents, position, depth + 1)
+        items.append(item)
+    return CompactArray(description, tuple(items)), end
+
+
+def _decode_untagged(
+    description: TypeDescription, buf: memoryview, offset: int, depth: int
+) -> tuple[Data, int]:
+    if depth > MAX_DEPTH:
+        raise DecodeError("data nested too deeply")
+    if description.data_type == DataType.STRUCTURE:
+        fields = []
+        for element in description.elements:
+            field, offset = _decode_untagged(element, buf, offset, depth + 1)
+            fields.append(field)
+        return Structure(tuple(fields)), offset
+    if description.data_type == DataType.ARRAY:
+        items = []
+        for _ in range(description.number_of_elements):
+            item, offset = _decode_untagged(description.elements[0], buf, offset, depth + 1)
+            items.append(item)
+        return Array(tuple(items)), offset
+    return _decode_body(description.data_type, buf, offset, depth)
 
 
 def decode_exact(buf: bytes | memoryview) -> Data:
@@ -455,4 +680,3 @@ def decode_exact(buf: bytes | memoryview) -> Data:
     if offset != len(buf):
         raise DecodeError(f"{len(buf) - offset} trailing octets after data")
     return data
-

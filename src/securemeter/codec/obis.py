@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from securemeter.errors import DecodeError
 
-_TEXT = re.compile(r"^\s*(\d{1,3})[.\-:](\d{1,3})[.:](\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:[.*&](\d{1,3}))?\s*$")
+_TEXT = re.compile(
+    r"^\s*(\d{1,3})[.\-:](\d{1,3})[.:](\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:[.*&](\d{1,3}))?\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True, order=True)
