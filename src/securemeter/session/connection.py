@@ -505,10 +505,12 @@ class Connection:
                 return self.reject_association(
                     Refusal.DECIPHERING, "initiate request under a dedicated key"
                 )
-            try:
-                security.accept_incoming(deciphered.invocation_counter)
-            except ReplayDetected as exc:
-                return self.reject_association(Refusal.REPLAY, str(exc))
+            if not request_satisfies(terms.policy, deciphered.security_control):
+                # An unauthenticated (encrypt-only) initiate request must not move the
+                # counter of a role whose policy requires authentication.
+                return self.reject_association(
+                    Refusal.PROTECTION, "initiate request below the role's policy"
+                )
             initiate_bytes = deciphered.apdu
             initiate_form = deciphered.form
             initiate_security_control = deciphered.security_control
@@ -520,6 +522,12 @@ class Connection:
             return self.reject_association(
                 Refusal.MALFORMED, f"initiate request: {exc}", counts_as_failure=False
             )
+        if initiate_form is not None:
+            assert security is not None
+            try:  # counted only now: an encrypt-only frame must first decode (no tag)
+                security.accept_incoming(deciphered.invocation_counter)
+            except ReplayDetected as exc:
+                return self.reject_association(Refusal.REPLAY, str(exc))
         if initiate.dedicated_key is not None:
             if initiate_form is None or not initiate_security_control & 0x20:
                 return self.reject_association(
