@@ -11,7 +11,7 @@ import os
 import sys
 
 # A GET-Response-Normal carrying an octet-string(12) date-time, wrapped 1 -> 16.
-_APDU = bytes.fromhex("C401C100" "090C" "07EA0301FF0C000000FFC400")
+_APDU = bytes.fromhex("C401C100090C07EA0301FF0C000000FFC400")
 REPLY = bytes.fromhex("000100010010") + len(_APDU).to_bytes(2, "big") + _APDU
 
 

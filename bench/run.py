@@ -115,7 +115,9 @@ def start_meter(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 def start_floor(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port_file = workdir / "floor.port"
-    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor_server.py"), str(port_file)])
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "floor_server.py"), str(port_file)]
+    )
     return process, int(wait_for_file(port_file, process))
 
 
@@ -143,8 +145,14 @@ def main() -> int:
     summary = {
         "requests": args.requests,
         "python": sys.version.split()[0],
-        "meter": {"requests_per_second": round(best["meter"][0]), "cpu_us": round(best["meter"][1], 1)},
-        "floor": {"requests_per_second": round(best["floor"][0]), "cpu_us": round(best["floor"][1], 1)},
+        "meter": {
+            "requests_per_second": round(best["meter"][0]),
+            "cpu_us": round(best["meter"][1], 1),
+        },
+        "floor": {
+            "requests_per_second": round(best["floor"][0]),
+            "cpu_us": round(best["floor"][1], 1),
+        },
         "cpu_ratio": round(ratio, 2),
     }
     if args.json:
@@ -152,7 +160,9 @@ def main() -> int:
     else:
         print(f"{'server':8} {'req/s':>8} {'CPU us/req':>11}")
         for name in ("meter", "floor"):
-            print(f"{name:8} {summary[name]['requests_per_second']:>8} {summary[name]['cpu_us']:>11}")  # type: ignore[index]
+            print(
+                f"{name:8} {summary[name]['requests_per_second']:>8} {summary[name]['cpu_us']:>11}"
+            )  # type: ignore[index]
         print(f"meter CPU / floor CPU = {ratio:.2f} (target <= 2.0)")
     return 0
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from meter_harness import START, associate, make_meter
 from securemeter.apdu.enums import DataAccessResult
 from securemeter.codec.axdr import Array, OctetString, Structure
 from securemeter.codec.cosem_time import CosemDateTime
 from securemeter.session.events import AssociationAccepted, AssociationRefused
-from tests.meter_harness import START, associate, make_meter
 
 
 def test_public_client_reads_the_clock() -> None:

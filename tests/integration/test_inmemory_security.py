@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from meter_harness import associate, make_meter
 from securemeter.apdu.enums import AuthenticationMechanism, DataAccessResult
 from securemeter.codec.axdr import OctetString
 from securemeter.meter.access import ALL, Grant
@@ -18,7 +19,6 @@ from securemeter.session.events import (
     ResponseReceived,
 )
 from securemeter.session.protection import CipherForm, SecurityContext
-from tests.meter_harness import associate, make_meter
 
 READ_ALL = (Grant(None, read=frozenset({ALL})),)
 LLS_READER = RoleConfig(
@@ -134,7 +134,9 @@ def test_plain_request_below_policy_is_refused() -> None:
     from securemeter.apdu.get import GetRequestNormal
     from securemeter.codec.obis import Obis
 
-    plain = GetRequestNormal(0xC1, CosemAttributeDescriptor(8, Obis.parse("0.0.1.0.0.255"), 2), None)
+    plain = GetRequestNormal(
+        0xC1, CosemAttributeDescriptor(8, Obis.parse("0.0.1.0.0.255"), 2), None
+    )
     output = link.session.receive(3, 1, plain.to_bytes())
     assert output.data is not None and output.data[0] == 0xD8  # exception-response
     assert meter.store.logs.records("security")[-1].fields["reason"] == "protection-below-policy"

@@ -111,12 +111,8 @@ def resolve_rights(
                 raise KeyError(f"grant names unknown object {logical_name}")
             attribute_indices = {attribute.index for attribute in obj.ATTRIBUTES}
             method_indices = {method.index for method in obj.METHODS}
-            reads.setdefault(logical_name, set()).update(
-                _expand(grant.read, attribute_indices)
-            )
-            writes.setdefault(logical_name, set()).update(
-                _expand(grant.write, attribute_indices)
-            )
+            reads.setdefault(logical_name, set()).update(_expand(grant.read, attribute_indices))
+            writes.setdefault(logical_name, set()).update(_expand(grant.write, attribute_indices))
             methods.setdefault(logical_name, set()).update(_expand(grant.methods, method_indices))
             denied.setdefault(logical_name, set()).update(grant.deny)
     rights = RoleRights()

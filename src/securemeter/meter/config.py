@@ -8,7 +8,7 @@ its own grants.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from securemeter.apdu.enums import AuthenticationMechanism
 from securemeter.codec.obis import Obis
@@ -19,12 +19,12 @@ MAX_ROLES = 14
 SERVER_LOGICAL_ADDRESS = 1  # the management logical device
 
 
-class Interface(str, Enum):
+class Interface(StrEnum):
     TCP = "tcp"
     OPTICAL = "optical"
 
 
-class Protection(str, Enum):
+class Protection(StrEnum):
     """The initial security policy of a role, as keys.json names it."""
 
     NONE = "none"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from securemeter.meter.config import RoleConfig, SERVER_LOGICAL_ADDRESS
+from securemeter.meter.config import SERVER_LOGICAL_ADDRESS, RoleConfig
 from securemeter.meter.identity import MeterIdentity
 from securemeter.storage.base import KeyStore
 

@@ -179,7 +179,9 @@ def build_device(
             scaler=0,
             unit=Unit.WATT_HOUR,
         ),
-        Register(VOLTAGE, value=lambda: LongUnsigned(metrology.voltage_dv()), scaler=-1, unit=Unit.VOLT),
+        Register(
+            VOLTAGE, value=lambda: LongUnsigned(metrology.voltage_dv()), scaler=-1, unit=Unit.VOLT
+        ),
         Register(
             CURRENT, value=lambda: LongUnsigned(metrology.current_ca()), scaler=-2, unit=Unit.AMPERE
         ),
@@ -243,7 +245,9 @@ def _load_json(raw: bytes | None, parse: Callable[[dict[str, object]], _T], defa
 
 def _settings_json(settings: object) -> bytes:
     record = asdict(settings)  # type: ignore[call-overload]
-    return json.dumps({k: (str(v) if isinstance(v, Obis) else int(v)) for k, v in record.items()}).encode()
+    return json.dumps(
+        {k: (str(v) if isinstance(v, Obis) else int(v)) for k, v in record.items()}
+    ).encode()
 
 
 def _tcp_settings_from(record: dict[str, object]) -> TcpUdpSettings:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from securemeter.apdu.action import (
     ActionRequestNormal,
-    ActionRequestWithList,
     ActionResponseNormal,
     ActionResponseWithList,
 )
@@ -72,7 +71,8 @@ class Dispatcher:
             return GetResponseNormal(invoke, self._get(request.attribute, request.access_selection))
         if isinstance(request, GetRequestWithList):
             return GetResponseWithList(
-                invoke, tuple(self._get(attribute, selection) for attribute, selection in request.items)
+                invoke,
+                tuple(self._get(attribute, selection) for attribute, selection in request.items),
             )
         if isinstance(request, SetRequestNormal):
             return SetResponseNormal(
@@ -109,7 +109,7 @@ class Dispatcher:
         obj = self._objects.get(logical_name)
         if rights is None or obj is None:
             return DataAccessResult.OBJECT_UNDEFINED
-        if obj.CLASS_ID != class_id:
+        if class_id != obj.CLASS_ID:
             return DataAccessResult.OBJECT_CLASS_INCONSISTENT
         return obj, rights
 

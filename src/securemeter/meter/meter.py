@@ -27,15 +27,16 @@ from securemeter.cosem.association_ln import (
     ApplicationContext,
     AssociationLN,
     AssociationStatus,
-    ObjectList,
-    User as CosemUser,
     XdlmsContextInfo,
 )
 from securemeter.cosem.association_ln import AuthenticationMechanism as CosemMechanism
+from securemeter.cosem.association_ln import (
+    User as CosemUser,
+)
 from securemeter.cosem.base import ChangeEvent, ChangeKind, CosemObject
 from securemeter.cosem.data import DataObject
-from securemeter.cosem.security_setup import SecuritySetup, SecuritySuite
 from securemeter.cosem.security_setup import SecurityPolicy as CosemSecurityPolicy
+from securemeter.cosem.security_setup import SecuritySetup, SecuritySuite
 from securemeter.errors import CounterExhausted
 from securemeter.meter.access import RoleRights, resolve_rights
 from securemeter.meter.config import (
@@ -122,7 +123,10 @@ class Meter:
             self._role_objects.update(self._objects_of_role(role))
         self.objects: dict[Obis, CosemObject] = {**self.device.objects, **self._role_objects}
         for role in config.roles:
-            visible = {**self.objects, CURRENT_ASSOCIATION: self._role_objects[role.association_name]}
+            visible = {
+                **self.objects,
+                CURRENT_ASSOCIATION: self._role_objects[role.association_name],
+            }
             self.rights[role.sap] = resolve_rights(
                 role.grants, visible, authenticated=role.mechanism != AuthenticationMechanism.NONE
             )
@@ -171,7 +175,9 @@ class Meter:
     # ------------------------------------------------------------------ roles
 
     def _objects_of_role(self, role: RoleConfig) -> dict[Obis, CosemObject]:
-        association = self._association_object(role, role.association_name, lambda: self._status(role))
+        association = self._association_object(
+            role, role.association_name, lambda: self._status(role)
+        )
         security_setup = SecuritySetup(
             role.security_setup_name,
             security_policy=lambda: CosemSecurityPolicy(int(role.protection.policy)),
@@ -267,9 +273,9 @@ class _RoleObjectList:
     def __init__(self, meter: Meter, role: RoleConfig) -> None:
         self._meter = meter
         self._role = role
-        self._entries: tuple[object, ...] | None = None
+        self._entries: tuple[ObjectListEntry, ...] | None = None
 
-    def entries(self):  # type: ignore[no-untyped-def]
+    def entries(self) -> tuple[ObjectListEntry, ...]:
         if self._entries is None:
             rights = self._meter.rights[self._role.sap]
             visible = {
@@ -307,7 +313,11 @@ class MeterSession:
             and self._client_sap is not None
             and client_sap != self._client_sap
         ):
-            self._refused(Refusal.UNEXPECTED, f"SAP {client_sap} inside SAP {self._client_sap}'s association", client_sap)
+            self._refused(
+                Refusal.UNEXPECTED,
+                f"SAP {client_sap} inside SAP {self._client_sap}'s association",
+                client_sap,
+            )
             return Output(None, close=True)
         event = connection.receive(apdu)
         if isinstance(event, AssociationRequested):

@@ -23,8 +23,10 @@ INITIAL_EXPORT_WH = 345_678
 
 def import_power_w(when: datetime) -> float:
     hour = when.hour + when.minute / 60 + when.second / 3600
-    return 450.0 + 250.0 * math.sin(2 * math.pi * (hour - 9.0) / 24.0) + 80.0 * math.sin(
-        2 * math.pi * hour / 6.0
+    return (
+        450.0
+        + 250.0 * math.sin(2 * math.pi * (hour - 9.0) / 24.0)
+        + 80.0 * math.sin(2 * math.pi * hour / 6.0)
     )
 
 

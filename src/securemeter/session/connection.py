@@ -25,7 +25,6 @@ from securemeter.apdu.action import (
     ActionRequestWithPBlock,
     ActionResponseNextPBlock,
     ActionResponseNormal,
-    ActionResponseWithList,
 )
 from securemeter.apdu.common import CosemMethodDescriptor
 from securemeter.apdu.enums import (
@@ -74,8 +73,14 @@ from securemeter.errors import (
     LocalProtocolError,
     ReplayDetected,
 )
-from securemeter.security.hls import gmac_response, make_challenge, verify_gmac_response, verify_password
+from securemeter.security.hls import (
+    gmac_response,
+    make_challenge,
+    verify_gmac_response,
+    verify_password,
+)
 from securemeter.security.policy import SecurityPolicy, request_satisfies
+from securemeter.security.protect import is_ciphered
 from securemeter.session.blocks import (
     BlockReassembler,
     BlockSegmenter,
@@ -87,7 +92,6 @@ from securemeter.session.events import (
     AssociationRefused,
     AssociationRequested,
     Authenticated,
-    AuthenticationFailed as AuthenticationFailedEvent,
     Event,
     Outcome,
     Refusal,
@@ -98,13 +102,15 @@ from securemeter.session.events import (
     ServiceRequested,
     ServiceResponse,
 )
+from securemeter.session.events import (
+    AuthenticationFailed as AuthenticationFailedEvent,
+)
 from securemeter.session.protection import (
     CipherForm,
     SecurityContext,
     ciphering_overhead,
     decipher,
     encipher,
-    is_ciphered,
 )
 from securemeter.session.state import AssociationState, Role, Trigger, next_state
 
@@ -141,7 +147,7 @@ class AssociationTerms:
 
     mechanism: AuthenticationMechanism
     conformance: Conformance
-    policy: SecurityPolicy = SecurityPolicy(0)
+    policy: SecurityPolicy = SecurityPolicy.NOTHING
     password: bytes | None = None  # LLS secret
     security: SecurityContext | None = None  # required for ciphering and HLS-GMAC
     association_name: Obis | None = None  # the role's own Association LN (besides 0.0.40.0.0.255)
@@ -446,8 +452,7 @@ class Connection:
             raise LocalProtocolError("no association request is pending")
         context = aarq.application_context_name
         if context not in _SUPPORTED_CONTEXTS or (
-            context is ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
-            and terms.security is None
+            context is ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING and terms.security is None
         ):
             return self.reject_association(
                 Refusal.APPLICATION_CONTEXT,
@@ -458,21 +463,23 @@ class Connection:
         mechanism = aarq.mechanism_name or AuthenticationMechanism.NONE
         if mechanism != terms.mechanism:
             return self.reject_association(
-                Refusal.MECHANISM, f"mechanism {int(mechanism)} for a {terms.mechanism.name} role"
+                Refusal.MECHANISM, f"mechanism {mechanism!r} for a {terms.mechanism.name} role"
             )
         security = terms.security
         if mechanism == AuthenticationMechanism.LOW:
             value = aarq.calling_authentication_value
-            if terms.password is None or value is None or not verify_password(terms.password, value):
+            if (
+                terms.password is None
+                or value is None
+                or not verify_password(terms.password, value)
+            ):
                 return self.reject_association(Refusal.PASSWORD, "LLS password mismatch")
         if mechanism == AuthenticationMechanism.HIGH_GMAC:
             challenge = aarq.calling_authentication_value
             if security is None:
                 raise LocalProtocolError("HLS-GMAC terms need a security context")
             if challenge is None or not 8 <= len(challenge) <= 64:
-                return self.reject_association(
-                    Refusal.CHALLENGE, "CtoS must be 8 to 64 octets"
-                )
+                return self.reject_association(Refusal.CHALLENGE, "CtoS must be 8 to 64 octets")
             self._peer_challenge = challenge
         if security is not None:
             title = aarq.calling_ap_title
@@ -787,7 +794,9 @@ class Connection:
                 else DataAccessResult.DATA_BLOCK_NUMBER_INVALID
             )
             return self._answer(
-                GetResponseWithDataBlock(apdu.invoke_id_and_priority, True, apdu.block_number, result),
+                GetResponseWithDataBlock(
+                    apdu.invoke_id_and_priority, True, apdu.block_number, result
+                ),
                 Outcome.REFUSED,
                 refusal=Refusal.BLOCK,
                 detail=f"get next block {apdu.block_number}",
@@ -819,7 +828,8 @@ class Connection:
             self._abort_long_transfers()
             return self._answer(
                 SetResponseLastDataBlock(
-                    invoke, DataAccessResult.DATA_BLOCK_NUMBER_INVALID
+                    invoke,
+                    DataAccessResult.DATA_BLOCK_NUMBER_INVALID
                     if isinstance(exc, BlockTransferError)
                     else DataAccessResult.TYPE_UNMATCHED,
                     apdu.block_number,
@@ -1036,7 +1046,12 @@ class Connection:
         first: SetRequestWithFirstDataBlock | ActionRequestWithFirstPBlock
         if isinstance(request, SetRequestNormal):
             first = SetRequestWithFirstDataBlock(
-                invoke, request.attribute, request.access_selection, last, block_number, bytes(chunk)
+                invoke,
+                request.attribute,
+                request.access_selection,
+                last,
+                block_number,
+                bytes(chunk),
             )
         else:
             first = ActionRequestWithFirstPBlock(

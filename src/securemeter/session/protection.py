@@ -18,7 +18,6 @@ from securemeter.security.protect import (
     GENERAL_GLO_CIPHERING,
     cipher_apdu,
     decipher_apdu,
-    is_ciphered,
     is_dedicated,
 )
 
@@ -74,7 +73,9 @@ def decipher(raw: bytes, context: SecurityContext) -> Deciphered:
     deciphered = decipher_apdu(
         raw,
         system_title=context.peer_system_title,
-        encryption_key=context.dedicated_key if dedicated and context.dedicated_key else context.encryption_key,
+        encryption_key=context.dedicated_key
+        if dedicated and context.dedicated_key
+        else context.encryption_key,
         authentication_key=context.authentication_key,
         allow_encryption_only=True,
     )
