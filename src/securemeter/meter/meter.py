@@ -27,6 +27,7 @@ from securemeter.cosem.association_ln import (
     ApplicationContext,
     AssociationLN,
     AssociationStatus,
+    ObjectListEntry,
     XdlmsContextInfo,
 )
 from securemeter.cosem.association_ln import AuthenticationMechanism as CosemMechanism
