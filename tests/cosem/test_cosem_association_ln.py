@@ -18,9 +18,9 @@ from securemeter.codec.axdr import (
     VisibleString,
     encode,
 )
+from securemeter.codec.identifiers import ApplicationContextName
 from securemeter.codec.obis import Obis
 from securemeter.cosem.association_ln import (
-    ApplicationContext,
     AssociationLN,
     AssociationStatus,
     AuthenticationMechanism,
@@ -81,7 +81,7 @@ def make_association(
         object_list=object_list or ObjectList([ASSOCIATION_ENTRY, CLOCK_ENTRY, PROFILE_ENTRY]),
         client_sap=1,
         server_sap=1,
-        application_context=ApplicationContext.LOGICAL_NAME_WITH_CIPHERING,
+        application_context=ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING,
         authentication_mechanism=AuthenticationMechanism.HIGH_GMAC,
         context_info=XdlmsContextInfo(CONFORMANCE, 1024, 512, cyphering_info=b"\x01\x02"),
         security_setup_reference=Obis(0, 0, 43, 0, 1, 255),

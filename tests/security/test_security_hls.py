@@ -232,7 +232,7 @@ def test_hls_gmac_four_passes_reproduce_the_published_exchange() -> None:
     meter: AuthenticationMechanismStrategy = HighLevelSecurityGmac(
         EK, AK, random_source=lambda size: STOC
     )
-    assert client.mechanism is AuthenticationMechanism.HIGH_LEVEL_SECURITY_GMAC
+    assert client.mechanism is AuthenticationMechanism.HIGH_GMAC
     assert int(client.mechanism) == 5
     assert client.requires_challenge_exchange
     # pass 1: AARQ with CtoS (the published example uses 8 bytes; we generate 32)
@@ -308,7 +308,7 @@ def test_hls_gmac_validates_its_configuration(
 
 def test_low_level_security() -> None:
     strategy: AuthenticationMechanismStrategy = LowLevelSecurity(b"12345678")
-    assert strategy.mechanism is AuthenticationMechanism.LOW_LEVEL_SECURITY
+    assert strategy.mechanism is AuthenticationMechanism.LOW
     assert int(strategy.mechanism) == 1
     assert not strategy.requires_challenge_exchange
     assert strategy.calling_authentication_value() == b"12345678"
@@ -329,7 +329,7 @@ def test_low_level_security_with_empty_password_never_accepts() -> None:
 
 def test_no_authentication() -> None:
     strategy: AuthenticationMechanismStrategy = NoAuthentication()
-    assert strategy.mechanism is AuthenticationMechanism.LOWEST_LEVEL_SECURITY
+    assert strategy.mechanism is AuthenticationMechanism.NONE
     assert int(strategy.mechanism) == 0
     assert not strategy.requires_challenge_exchange
     assert strategy.calling_authentication_value() is None

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from enum import IntEnum, IntFlag
 
+from securemeter.codec.identifiers import (  # re-exported
+    ApplicationContextName as ApplicationContextName,
+)
+from securemeter.codec.identifiers import (
+    AuthenticationMechanism as AuthenticationMechanism,
+)
+
 
 class ApduTag(IntEnum):
     """First octet of the unciphered APDUs (the ciphered tags live in ``apdu.ciphered``)."""
@@ -29,28 +36,6 @@ class ApduTag(IntEnum):
 
 
 # ----------------------------------------------------------------------------- ACSE
-
-
-class ApplicationContextName(IntEnum):
-    """Last arc of the application-context-name OID 2.16.756.5.8.1.x."""
-
-    LOGICAL_NAME = 1
-    SHORT_NAME = 2
-    LOGICAL_NAME_WITH_CIPHERING = 3
-    SHORT_NAME_WITH_CIPHERING = 4
-
-
-class AuthenticationMechanism(IntEnum):
-    """Last arc of the mechanism-name OID 2.16.756.5.8.2.x."""
-
-    NONE = 0
-    LOW = 1
-    HIGH = 2
-    HIGH_MD5 = 3
-    HIGH_SHA1 = 4
-    HIGH_GMAC = 5
-    HIGH_SHA256 = 6
-    HIGH_ECDSA = 7
 
 
 class AssociationResult(IntEnum):

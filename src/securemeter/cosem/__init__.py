@@ -3,12 +3,15 @@
 Each interface class is declared in its own module; ``registry`` maps class ids to them.
 """
 
+from securemeter.codec.identifiers import (
+    AuthenticationMechanism,
+    SecurityPolicy,
+    SecuritySuite,
+)
 from securemeter.cosem.association_ln import (
     CURRENT_ASSOCIATION,
-    ApplicationContext,
     AssociationLN,
     AssociationStatus,
-    AuthenticationMechanism,
     ObjectList,
     ObjectListEntry,
     ObjectListSource,
@@ -58,9 +61,7 @@ from securemeter.cosem.register import Register, Unit
 from securemeter.cosem.registry import INTERFACE_CLASSES, InterfaceClassDescription, describe
 from securemeter.cosem.security_setup import (
     SECURITY_SETUP,
-    SecurityPolicy,
     SecuritySetup,
-    SecuritySuite,
 )
 from securemeter.cosem.tcp_udp_setup import TCP_UDP_SETUP, TcpUdpSettings, TcpUdpSetup
 
@@ -73,7 +74,6 @@ __all__ = [
     "SECURITY_SETUP",
     "TCP_UDP_SETUP",
     "AccessSelection",
-    "ApplicationContext",
     "AssociationLN",
     "AssociationStatus",
     "AttributeAccess",

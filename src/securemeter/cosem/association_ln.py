@@ -32,6 +32,7 @@ from securemeter.codec.axdr import (
     Unsigned,
     VisibleString,
 )
+from securemeter.codec.identifiers import ApplicationContextName, AuthenticationMechanism
 from securemeter.codec.obis import Obis
 from securemeter.cosem.base import (
     AccessSelection,
@@ -53,24 +54,6 @@ _SECRET: Final = 7  # attribute index of secret
 _DLMS_UA_ARCS: Final = (2, 16, 756, 5, 8)
 _APPLICATION_CONTEXT_ARC: Final = 1
 _AUTHENTICATION_MECHANISM_ARC: Final = 2
-
-
-class ApplicationContext(IntEnum):
-    LOGICAL_NAME = 1
-    SHORT_NAME = 2
-    LOGICAL_NAME_WITH_CIPHERING = 3
-    SHORT_NAME_WITH_CIPHERING = 4
-
-
-class AuthenticationMechanism(IntEnum):
-    LOWEST = 0
-    LOW = 1
-    HIGH = 2
-    HIGH_MD5 = 3
-    HIGH_SHA1 = 4
-    HIGH_GMAC = 5
-    HIGH_SHA256 = 6
-    HIGH_ECDSA = 7
 
 
 class AssociationStatus(IntEnum):
@@ -258,7 +241,7 @@ class AssociationLN(CosemObject):
         object_list: ObjectListSource,
         client_sap: int,
         server_sap: int,
-        application_context: ApplicationContext,
+        application_context: ApplicationContextName,
         authentication_mechanism: AuthenticationMechanism,
         context_info: XdlmsContextInfo,
         security_setup_reference: Obis,
@@ -278,7 +261,7 @@ class AssociationLN(CosemObject):
         self._cached_object_list: tuple[int, _EncodedArray] | None = None
         self._associated_partners_id = Structure((Integer(client_sap), LongUnsigned(server_sap)))
         self._application_context_name = _name_structure(
-            _APPLICATION_CONTEXT_ARC, ApplicationContext(application_context)
+            _APPLICATION_CONTEXT_ARC, ApplicationContextName(application_context)
         )
         self._authentication_mechanism_name = _name_structure(
             _AUTHENTICATION_MECHANISM_ARC, AuthenticationMechanism(authentication_mechanism)

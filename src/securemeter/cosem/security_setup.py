@@ -10,10 +10,10 @@ certificates (6) is an empty array: suites 1 and 2 are not offered.
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import IntEnum, IntFlag
 from typing import Final
 
 from securemeter.codec.axdr import Array, Data, Enum, OctetString
+from securemeter.codec.identifiers import SecurityPolicy, SecuritySuite
 from securemeter.codec.obis import Obis
 from securemeter.cosem.base import (
     AttributeDef,
@@ -24,23 +24,6 @@ from securemeter.cosem.base import (
 )
 
 SECURITY_SETUP: Final = Obis(0, 0, 43, 0, 0, 255)
-
-
-class SecurityPolicy(IntFlag):
-    """security_policy of version 1: what requests and responses must be protected with."""
-
-    AUTHENTICATED_REQUEST = 0x04
-    ENCRYPTED_REQUEST = 0x08
-    DIGITALLY_SIGNED_REQUEST = 0x10
-    AUTHENTICATED_RESPONSE = 0x20
-    ENCRYPTED_RESPONSE = 0x40
-    DIGITALLY_SIGNED_RESPONSE = 0x80
-
-
-class SecuritySuite(IntEnum):
-    AES_GCM_128 = 0
-    ECDH_ECDSA_AES_GCM_128_SHA_256 = 1
-    ECDH_ECDSA_AES_GCM_256_SHA_384 = 2
 
 
 class SecuritySetup(CosemObject):

@@ -21,23 +21,21 @@ from securemeter.apdu.enums import (
     Conformance,
 )
 from securemeter.codec.axdr import DoubleLongUnsigned
+from securemeter.codec.identifiers import ApplicationContextName, SecuritySuite
 from securemeter.codec.obis import Obis
 from securemeter.cosem.association_ln import (
     CURRENT_ASSOCIATION,
-    ApplicationContext,
     AssociationLN,
     AssociationStatus,
     ObjectListEntry,
     XdlmsContextInfo,
 )
-from securemeter.cosem.association_ln import AuthenticationMechanism as CosemMechanism
 from securemeter.cosem.association_ln import (
     User as CosemUser,
 )
 from securemeter.cosem.base import ChangeEvent, ChangeKind, CosemObject
 from securemeter.cosem.data import DataObject
-from securemeter.cosem.security_setup import SecurityPolicy as CosemSecurityPolicy
-from securemeter.cosem.security_setup import SecuritySetup, SecuritySuite
+from securemeter.cosem.security_setup import SecuritySetup
 from securemeter.errors import CounterExhausted
 from securemeter.meter.access import RoleRights, resolve_rights
 from securemeter.meter.config import (
@@ -181,7 +179,7 @@ class Meter:
         )
         security_setup = SecuritySetup(
             role.security_setup_name,
-            security_policy=lambda: CosemSecurityPolicy(int(role.protection.policy)),
+            security_policy=lambda: role.protection.policy,
             security_suite=SecuritySuite.AES_GCM_128,
             client_system_title=lambda: self._client_title(role),
             server_system_title=self.identity.system_title,
@@ -210,11 +208,11 @@ class Meter:
             client_sap=role.sap,
             server_sap=SERVER_LOGICAL_ADDRESS,
             application_context=(
-                ApplicationContext.LOGICAL_NAME_WITH_CIPHERING
+                ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING
                 if role.has_keys
-                else ApplicationContext.LOGICAL_NAME
+                else ApplicationContextName.LOGICAL_NAME
             ),
-            authentication_mechanism=CosemMechanism(int(role.mechanism)),
+            authentication_mechanism=role.mechanism,
             context_info=XdlmsContextInfo(
                 conformance=int(METER_CONFORMANCE),
                 max_receive_pdu_size=self.config.max_receive_pdu_size,

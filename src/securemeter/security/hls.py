@@ -19,9 +19,9 @@ import hmac
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import NamedTuple, Protocol
 
+from securemeter.codec.identifiers import AuthenticationMechanism
 from securemeter.errors import AuthenticationFailed, DecodeError, EncodeError, LocalProtocolError
 from securemeter.security import _suite0
 from securemeter.security.protect import MAX_INVOCATION_COUNTER, SYSTEM_TITLE_LENGTH
@@ -31,19 +31,6 @@ GMAC_RESPONSE_LENGTH = 1 + 4 + _suite0.TAG_LENGTH
 MIN_CHALLENGE_LENGTH = 8  # what a peer may send (Green Book: 8 to 64 octets)
 MAX_CHALLENGE_LENGTH = 64
 MIN_GENERATED_CHALLENGE_LENGTH = 16  # what we send: more than the minimum on purpose
-
-
-class AuthenticationMechanism(IntEnum):
-    """The last arc of the mechanism-name OID 2.16.756.5.8.2.x."""
-
-    LOWEST_LEVEL_SECURITY = 0
-    LOW_LEVEL_SECURITY = 1
-    HIGH_LEVEL_SECURITY = 2
-    HIGH_LEVEL_SECURITY_MD5 = 3
-    HIGH_LEVEL_SECURITY_SHA1 = 4
-    HIGH_LEVEL_SECURITY_GMAC = 5
-    HIGH_LEVEL_SECURITY_SHA256 = 6
-    HIGH_LEVEL_SECURITY_ECDSA = 7
 
 
 RandomSource = Callable[[int], bytes]
@@ -218,7 +205,7 @@ class NoAuthentication(_NoChallengeExchange):
 
     @property
     def mechanism(self) -> AuthenticationMechanism:
-        return AuthenticationMechanism.LOWEST_LEVEL_SECURITY
+        return AuthenticationMechanism.NONE
 
     def calling_authentication_value(self) -> bytes | None:
         return None
@@ -238,7 +225,7 @@ class LowLevelSecurity(_NoChallengeExchange):
 
     @property
     def mechanism(self) -> AuthenticationMechanism:
-        return AuthenticationMechanism.LOW_LEVEL_SECURITY
+        return AuthenticationMechanism.LOW
 
     def calling_authentication_value(self) -> bytes | None:
         return self.password
@@ -267,7 +254,7 @@ class HighLevelSecurityGmac:
 
     @property
     def mechanism(self) -> AuthenticationMechanism:
-        return AuthenticationMechanism.HIGH_LEVEL_SECURITY_GMAC
+        return AuthenticationMechanism.HIGH_GMAC
 
     @property
     def requires_challenge_exchange(self) -> bool:

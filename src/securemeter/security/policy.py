@@ -6,22 +6,11 @@ is never satisfied, and one demanding signed responses cannot be served.
 
 from __future__ import annotations
 
-from enum import IntFlag
-
+from securemeter.codec.identifiers import SecurityPolicy as SecurityPolicy
 from securemeter.errors import DecodeError, EncodeError
 from securemeter.security.protect import SecurityControl
 
 MAX_SUITE = 2
-
-
-class SecurityPolicy(IntFlag):
-    NOTHING = 0
-    AUTHENTICATED_REQUEST = 0x04
-    ENCRYPTED_REQUEST = 0x08
-    DIGITALLY_SIGNED_REQUEST = 0x10
-    AUTHENTICATED_RESPONSE = 0x20
-    ENCRYPTED_RESPONSE = 0x40
-    DIGITALLY_SIGNED_RESPONSE = 0x80
 
 
 _DEFINED_BITS = 0xFC  # bits 0 and 1 are reserved in version 1

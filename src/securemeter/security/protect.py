@@ -23,6 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from securemeter.apdu.ciphered import (
+    DEDICATED_CIPHERED_TAGS,
+    DEDICATED_TAG_FOR_PLAIN,
+    GLOBAL_TAG_FOR_PLAIN,
+    PLAIN_TAG_FOR_CIPHERED,
+)
 from securemeter.codec.axdr import decode_length, encode_length
 from securemeter.errors import DecipheringFailed, DecodeError, EncodeError
 from securemeter.security._suite0 import (
@@ -42,23 +48,12 @@ SUPPORTED_SUITE = 0
 GENERAL_GLO_CIPHERING = 0xDB
 GENERAL_DED_CIPHERING = 0xDC
 
-# plain APDU tag -> (glo- tag, ded- tag), Green Book / DLMS_SECURITY_FACTS 1.3
+# The tag tables live with the APDUs (apdu/ciphered.py); one definition.
 _CIPHERED_TAGS: dict[int, tuple[int, int]] = {
-    0x01: (0x21, 0x41),  # initiate-request
-    0x08: (0x28, 0x48),  # initiate-response
-    0x0E: (0x2E, 0x4E),  # confirmed-service-error
-    0xC0: (0xC8, 0xD0),  # get-request
-    0xC1: (0xC9, 0xD1),  # set-request
-    0xC2: (0xCA, 0xD2),  # event-notification-request
-    0xC3: (0xCB, 0xD3),  # action-request
-    0xC4: (0xCC, 0xD4),  # get-response
-    0xC5: (0xCD, 0xD5),  # set-response
-    0xC7: (0xCF, 0xD7),  # action-response
+    plain: (glo, DEDICATED_TAG_FOR_PLAIN[plain]) for plain, glo in GLOBAL_TAG_FOR_PLAIN.items()
 }
-_PLAIN_TAGS: dict[int, int] = {
-    ciphered: plain for plain, pair in _CIPHERED_TAGS.items() for ciphered in pair
-}
-_DEDICATED_TAGS = frozenset(pair[1] for pair in _CIPHERED_TAGS.values()) | {GENERAL_DED_CIPHERING}
+_PLAIN_TAGS = PLAIN_TAG_FOR_CIPHERED
+_DEDICATED_TAGS = DEDICATED_CIPHERED_TAGS | {GENERAL_DED_CIPHERING}
 
 
 @dataclass(frozen=True, slots=True)
