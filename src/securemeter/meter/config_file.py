@@ -45,19 +45,20 @@ from securemeter.meter.config import (
     RoleConfig,
     User,
 )
+from securemeter.session.connection import MIN_CLIENT_PDU_SIZE
 
 # Client SAPs: 0 is no-station and 127 all-station (HDLC's 7-bit client address), so a role
 # may use 1 to 126.
 MIN_CLIENT_SAP = 1
 MAX_CLIENT_SAP = 126
-MIN_PDU_SIZE = 64  # the session refuses peers below this; the meter holds itself to it too
+MIN_PDU_SIZE = MIN_CLIENT_PDU_SIZE  # what the meter asks of clients it asks of itself
 MAX_PDU_SIZE = 0xFFFF
 MAX_HISTORY_DAYS = device.LOAD_PROFILE_DEPTH // 96  # the load profile holds this many days
 MAX_CONNECTIONS = 1024
 MAX_INACTIVITY_TIMEOUT = 86_400.0  # one day
 MAX_USER_ID = 0xFF  # user_id is an unsigned in Association LN user_list
-# Role and user names end up in logs: printable ASCII only, no line breaks.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,31}$")
+# Role and user names end up in logs: printable ASCII only, no line breaks, no edge spaces.
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.\-]{0,30}[A-Za-z0-9_.\-])?$")
 EVERY_OBJECT = "*"
 EVERYTHING = "all"
 REPLY_TO_HLS_AUTHENTICATION = 1  # the one method a read-only role may hold (Association LN)
@@ -143,10 +144,14 @@ FIXED_VALUE_OBJECTS = frozenset(
 def settable_attributes(logical_name: Obis, class_id: int) -> frozenset[int]:
     """The attributes of this object that a SET can change (write "all" means these)."""
     if class_id == DataObject.CLASS_ID and (
-        logical_name in FIXED_VALUE_OBJECTS or logical_name.c == 43  # invocation counters
+        logical_name in FIXED_VALUE_OBJECTS or _is_invocation_counter(logical_name)
     ):
         return frozenset()
     return describe(class_id).writable_attributes
+
+
+def _is_invocation_counter(logical_name: Obis) -> bool:
+    return (logical_name.c, logical_name.d) == (43, 1)  # 0.0.43.1.e.255, computed
 
 
 def object_catalogue(role_count: int) -> dict[Obis, int]:
@@ -350,7 +355,6 @@ class _ObjectRights:
     """One parsed [[roles.objects]] entry, with where each right was written."""
 
     grants: tuple[Grant, ...]
-    class_id: int | None  # None for "*"
     write_path: tuple[PathPart, ...] | None  # set when the entry grants some write
     method_path: tuple[PathPart, ...] | None  # set when it grants more than HLS pass 3
 
@@ -446,7 +450,7 @@ class _Reader:
     def name(self, value: object, path: Sequence[PathPart]) -> str:
         hint = (
             "use 1 to 32 characters: letters, digits, space, '_', '-' or '.', "
-            "starting with a letter or digit"
+            "starting with a letter or digit and not ending with a space"
         )
         text = self.string(value, path, hint)
         if not _NAME.match(text):
@@ -706,7 +710,6 @@ class _Reader:
                     grants.append(Grant(logical_name, write=frozenset(writable)))
         return _ObjectRights(
             grants=tuple(grants),
-            class_id=None,
             write_path=(*path, "write") if given["write"] else None,
             method_path=(*path, "methods") if given["methods"] else None,
         )
@@ -735,7 +738,6 @@ class _Reader:
             grants = (Grant(logical_name, read=read, write=write, methods=methods),)
         return _ObjectRights(
             grants=grants,
-            class_id=class_id,
             write_path=(*path, "write") if write else None,
             method_path=(*path, "methods") if changing_methods else None,
         )
@@ -804,7 +806,12 @@ class _Reader:
         listing = ", ".join(f"{index} ({name})" for index, name in members.items()) or "none"
         hint = f"{description.name} (class {description.class_id}) {what}s: {listing}"
         if isinstance(item, bool) or not isinstance(item, int | str):
-            self.fail(path, f"expected a {what} index or name, found {_type_name(item)}", hint)
+            self.fail(
+                path,
+                f"expected {'an' if what[0] in 'aeiou' else 'a'} {what} index or name, "
+                f"found {_type_name(item)}",
+                hint,
+            )
         if isinstance(item, int):
             if item not in members:
                 self.fail(path, f"{description.name} has no {what} {item}", hint)

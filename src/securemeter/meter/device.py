@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -244,7 +244,8 @@ def _load_json(raw: bytes | None, parse: Callable[[dict[str, object]], _T], defa
 
 
 def _settings_json(settings: object) -> bytes:
-    record = asdict(settings)  # type: ignore[call-overload]
+    # Not asdict(): it would turn the Obis field (a dataclass) into a dict.
+    record = {f.name: getattr(settings, f.name) for f in fields(settings)}  # type: ignore[arg-type]
     return json.dumps(
         {k: (str(v) if isinstance(v, Obis) else int(v)) for k, v in record.items()}
     ).encode()

@@ -336,8 +336,11 @@ class MeterSession:
             self._released()
         elif reply.refusal is not None:
             self._refused(reply.refusal, reply.detail, client_sap)
-            if reply.refusal is Refusal.HLS:
-                self._release_role()
+            if self.connection.state not in (
+                AssociationState.ASSOCIATED,
+                AssociationState.AUTHENTICATING,
+            ):
+                self._release_role()  # e.g. a failed pass 3 ended the association
         return Output(reply.data, reply.close)
 
     def _associate(self, client_sap: int, event: AssociationRequested) -> Output:
