@@ -31,6 +31,7 @@ CRASH_POINTS: dict[str, str] = {
     "state.put:after-commit": "a state blob is committed, put() has not returned",
     "keys.put:after-commit": "key material is committed and synced, put_key() has not returned",
     "transfer.block:after-commit": "an image block is committed, put_block() has not returned",
+    "answer:before-send": "an answer is built, its records committed, not yet written to the link",
 }
 
 
