@@ -566,3 +566,27 @@ def test_preset_refusals() -> None:
         lambda: clock.invoke_method(5, preset(OctetString(b"\xff" * 12), good, later)),
         ObjectResult.OTHER_REASON,
     )
+
+
+def test_time_attribute_fast_path_matches_to_local() -> None:
+    """_get_time packs the octets directly; they must equal the validated value's encoding."""
+    from datetime import UTC, datetime, timedelta
+
+    from securemeter.cosem.clock import Clock, ClockSettings
+
+    class Source:
+        def __init__(self) -> None:
+            self.now = datetime(2025, 1, 1, tzinfo=UTC)
+
+        def now_utc(self) -> datetime:
+            return self.now
+
+        def set_utc(self, new: datetime) -> None:
+            self.now = new
+
+    source = Source()
+    clock = Clock(time_source=source, settings=ClockSettings.european(-60))
+    for hours in range(0, 24 * 365, 7):
+        source.now = datetime(2025, 1, 1, 0, 0, 1, 230000, tzinfo=UTC) + timedelta(hours=hours)
+        expected = clock.to_local(source.now).to_bytes()
+        assert clock.get_attribute(2) == OctetString(expected)

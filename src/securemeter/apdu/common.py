@@ -9,10 +9,11 @@ encoder checks its integer ranges and raises :class:`EncodeError` instead of let
 from __future__ import annotations
 
 import abc
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from securemeter.codec import axdr
 from securemeter.codec.axdr import Data
@@ -93,6 +94,11 @@ class Reader:
     def unsigned(self, size: int, what: str) -> int:
         start = self._advance(size, what)
         return int.from_bytes(self._buf[start : start + size], "big")
+
+    def unpack(self, layout: struct.Struct, what: str) -> tuple[Any, ...]:
+        """Several fixed-size fields at once (one bounds check, one C call)."""
+        start = self._advance(layout.size, what)
+        return layout.unpack_from(self._buf, start)
 
     def signed(self, size: int, what: str) -> int:
         start = self._advance(size, what)
@@ -200,6 +206,8 @@ def invoke_id_of(invoke_id_and_priority: int) -> int:
 
 # ----------------------------------------------------------------------------- descriptors
 
+_DESCRIPTOR = struct.Struct(">H6sb")  # class_id, instance_id, attribute or method id
+
 
 @dataclass(frozen=True, slots=True)
 class CosemAttributeDescriptor:
@@ -217,9 +225,8 @@ class CosemAttributeDescriptor:
 
     @classmethod
     def decode(cls, reader: Reader) -> CosemAttributeDescriptor:
-        class_id = reader.u16("class_id")
-        instance_id = Obis.from_bytes(reader.octets(6, "instance_id"))
-        return cls(class_id, instance_id, reader.signed(1, "attribute_id"))
+        class_id, instance_id, attribute_id = reader.unpack(_DESCRIPTOR, "attribute descriptor")
+        return cls(class_id, Obis.from_bytes(instance_id), attribute_id)
 
 
 @dataclass(frozen=True, slots=True)

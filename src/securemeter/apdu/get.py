@@ -7,6 +7,7 @@ overlap (``Data`` values are dataclasses, ``DataAccessResult`` is an IntEnum), s
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -29,6 +30,7 @@ from securemeter.apdu.common import (
 )
 from securemeter.apdu.enums import ApduTag, DataAccessResult, GetRequestType, GetResponseType
 from securemeter.codec.axdr import Data
+from securemeter.codec.obis import Obis
 from securemeter.errors import DecodeError, EncodeError
 
 GetDataResult = Data | DataAccessResult
@@ -58,6 +60,9 @@ def read_get_data_result(reader: Reader) -> GetDataResult:
 # ----------------------------------------------------------------------------- requests
 
 
+_SIMPLE_GET = struct.Struct(">BBBH6sbB")  # tag, choice, invoke, descriptor, no selection
+
+
 class GetRequest(ChoiceApdu):
     """Family of the GET-Request variants; ``GetRequest.from_bytes`` decodes any of them."""
 
@@ -67,6 +72,19 @@ class GetRequest(ChoiceApdu):
     @classmethod
     def variants(cls) -> Mapping[int, type[ChoiceApdu]]:
         return _REQUEST_VARIANTS
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Self:
+        # The commonest request of all (a plain attribute GET, 13 octets) in one unpack;
+        # anything else takes the general path.
+        if len(raw) == _SIMPLE_GET.size and cls in (GetRequest, GetRequestNormal):
+            tag, choice, invoke, class_id, instance, attribute, selection = _SIMPLE_GET.unpack(raw)
+            if tag == cls.TAG and choice == GetRequestType.NORMAL and selection == 0:
+                descriptor = CosemAttributeDescriptor(
+                    class_id, Obis.from_bytes(instance), attribute
+                )
+                return GetRequestNormal(invoke, descriptor, None)  # type: ignore[return-value]
+        return super().from_bytes(raw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,12 +37,24 @@ class Obis:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Obis:
+        # Requests name the same few objects again and again: reuse their values.
+        cached = _FROM_BYTES.get(raw)
+        if cached is not None:
+            return cached
         if len(raw) != 6:
             raise DecodeError(f"an OBIS code is 6 octets, got {len(raw)}")
-        return cls(*raw)
+        obis = cls(*raw)
+        if len(_FROM_BYTES) >= _CACHE_LIMIT:
+            _FROM_BYTES.clear()
+        _FROM_BYTES[bytes(raw)] = obis
+        return obis
 
     def to_bytes(self) -> bytes:
         return bytes((self.a, self.b, self.c, self.d, self.e, self.f))
 
     def __str__(self) -> str:
         return f"{self.a}.{self.b}.{self.c}.{self.d}.{self.e}.{self.f}"
+
+
+_CACHE_LIMIT = 4096
+_FROM_BYTES: dict[bytes, Obis] = {}

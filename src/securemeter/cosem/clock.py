@@ -31,6 +31,7 @@ The settings attributes (3, 5-8) are writable: a SET hands the new :class:`Clock
 
 from __future__ import annotations
 
+import struct
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -72,6 +73,9 @@ _NO_STATUS: Final = ClockStatus(0)
 
 LocalDeviation = Callable[[datetime], int]
 """Maps an aware UTC instant to the meter's local deviation there (UTC - local, minutes)."""
+
+
+_DATE_TIME = struct.Struct(">HBBBBBBBhB")  # COSEM date-time octets
 
 
 class TimeSource(Protocol):
@@ -359,7 +363,30 @@ class Clock(CosemObject):
     # -- attributes
 
     def _get_time(self) -> Data:
-        return OctetString(self.to_local(self._time_source.now_utc()).to_bytes())
+        # The hot path of every clock read: pack the octets directly (same layout and values
+        # as to_local(...).to_bytes(), which a test checks) without building a validated value.
+        utc = self._time_source.now_utc()
+        settings = self._settings
+        active = self.daylight_saving_active_at(utc)
+        deviation = settings.time_zone - (settings.daylight_savings_deviation if active else 0)
+        local = _naive_utc(utc) - timedelta(minutes=deviation)
+        status = self._status() if self._status is not None else _NO_STATUS
+        if active:
+            status |= ClockStatus.DAYLIGHT_SAVING_ACTIVE
+        return OctetString(
+            _DATE_TIME.pack(
+                local.year,
+                local.month,
+                local.day,
+                local.isoweekday(),
+                local.hour,
+                local.minute,
+                local.second,
+                local.microsecond // 10_000,
+                deviation,
+                int(status),
+            )
+        )
 
     def _set_time(self, value: Data) -> None:
         # An octet-string(12) as the Blue Book says, or a tagged date-time as some clients send.

@@ -20,6 +20,7 @@ from securemeter.apdu.enums import (
     AuthenticationMechanism,
     Conformance,
 )
+from securemeter.apdu.get import GetRequestNormal, GetRequestWithList
 from securemeter.codec.axdr import DoubleLongUnsigned
 from securemeter.codec.identifiers import ApplicationContextName, SecuritySuite
 from securemeter.codec.obis import Obis
@@ -398,8 +399,7 @@ class MeterSession:
         dispatcher = self._dispatcher
         assert dispatcher is not None
         request = event.request
-        name = type(request).__name__
-        if name.startswith("Get"):
+        if isinstance(request, GetRequestNormal | GetRequestWithList):
             self.get_count += 1
         else:
             # docs/DURABILITY.md: a state-changing request runs only once the counter that

@@ -295,7 +295,7 @@ class Connection:
             self._request_form = deciphered.form
             self._request_security_control = deciphered.security_control
         security_control = self._request_security_control
-        if not request_satisfies(self._policy, security_control or 0):
+        if self._policy and not request_satisfies(self._policy, security_control or 0):
             return self._exception(
                 Refusal.PROTECTION,
                 f"policy {self._policy!r}, request SC {security_control}",
