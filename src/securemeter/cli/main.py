@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from securemeter import __version__
 from securemeter.cli._common import LOG_LEVELS, CliError, ExitCode
+from securemeter.errors import SecuremeterError
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -176,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         sys.stderr.write(f"securemeter: error: {error}\n")
         return error.code
+    except (SecuremeterError, OSError) as error:  # a failure with a readable message
+        sys.stderr.write(f"securemeter: error: {error}\n")
+        return ExitCode.RUNTIME_ERROR
     except KeyboardInterrupt:
         return ExitCode.RUNTIME_ERROR
 
