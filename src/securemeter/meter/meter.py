@@ -49,6 +49,7 @@ from securemeter.meter.credentials import RoleCredentials, ensure_credentials, l
 from securemeter.meter.device import Device, build_device
 from securemeter.meter.dispatcher import Dispatcher, Executed
 from securemeter.meter.identity import MeterIdentity
+from securemeter.meter.keys import KeyManagement
 from securemeter.meter.logbook import COMMUNICATION, SECURITY, STANDARD, EventCode, Logbook
 from securemeter.meter.timekeeping import MeterTime
 from securemeter.session.connection import AssociationTerms, Connection, SessionSettings
@@ -117,6 +118,15 @@ class Meter:
         self._active: dict[int, MeterSession] = {}  # roles with keys: one association each
         self._role_objects: dict[Obis, CosemObject] = {}
         self.rights: dict[int, RoleRights] = {}
+        # Key generations, key transfer, security_activate, counter rules (meter/keys.py).
+        self.key_management = KeyManagement(
+            store,
+            self.logbook,
+            config.roles,
+            self.credentials,
+            rights=self.rights,
+            objects=lambda: self.objects,
+        )
         for role in config.roles:
             ensure_credentials(role, store.keys, random_bytes)
             self.credentials[role.sap] = load_credentials(role, store.keys)
@@ -180,10 +190,12 @@ class Meter:
         )
         security_setup = SecuritySetup(
             role.security_setup_name,
-            security_policy=lambda: role.protection.policy,
+            security_policy=lambda: self.key_management.policy(role),
             security_suite=SecuritySuite.AES_GCM_128,
             client_system_title=lambda: self._client_title(role),
             server_system_title=self.identity.system_title,
+            security_activate=self.key_management.security_activate_handler(role),
+            key_transfer=self.key_management.key_transfer_handler(role),
         )
         counter = DataObject(
             role.invocation_counter_name,
@@ -237,7 +249,7 @@ class Meter:
         return security.peer_system_title or b"" if security is not None else b""
 
     def counter_key(self, role: RoleConfig) -> str:
-        return f"sap{role.sap}/ek/1"
+        return self.key_management.counter_key(role)  # sap<N>/ek/<EK generation>
 
     def last_incoming(self, role: RoleConfig) -> int | None:
         if not role.has_keys:
@@ -245,21 +257,8 @@ class Meter:
         return self.store.counters.last_accepted(self.counter_key(role))
 
     def security_context(self, role: RoleConfig) -> SecurityContext | None:
-        credentials = self.credentials[role.sap]
-        if credentials.encryption_key is None or credentials.authentication_key is None:
-            return None
-        counters = self.store.counters
-        key = self.counter_key(role)
-
-        return SecurityContext(
-            local_system_title=self.identity.system_title,
-            peer_system_title=None,
-            encryption_key=credentials.encryption_key,
-            authentication_key=credentials.authentication_key,
-            accept_incoming=lambda counter: counters.accept(key, counter),
-            last_incoming=lambda: counters.last_accepted(key),
-            next_outgoing=lambda: counters.next_outgoing(key),
-        )
+        # From the store's current keys: a transferred key applies from the next association.
+        return self.key_management.security_context(role, self.identity.system_title)
 
     def new_session(self, interface: Interface, remote: str) -> MeterSession:
         return MeterSession(self, interface, remote)
@@ -363,6 +362,10 @@ class MeterSession:
                 diagnostic=AcseServiceUserDiagnostic.NO_REASON_GIVEN,
                 counts_as_failure=False,
             )
+        elif (exhausted := meter.key_management.association_refusal(role)) is not None:
+            reply = connection.reject_association(
+                Refusal.COUNTER_EXHAUSTED, exhausted, counts_as_failure=False
+            )
         else:
             credentials = meter.credentials[role.sap]
             security = meter.security_context(role) if role.has_keys else None
@@ -371,7 +374,7 @@ class MeterSession:
                     AssociationTerms(
                         mechanism=role.mechanism,
                         conformance=METER_CONFORMANCE,
-                        policy=role.protection.policy,
+                        policy=meter.key_management.policy(role),
                         password=credentials.password,
                         security=security,
                         association_name=role.association_name,
@@ -440,6 +443,8 @@ class MeterSession:
 
     def _who(self, sap: int | None = None) -> dict[str, str | int | None]:
         role = self.role
+        if role is None and sap is not None:
+            role = self.meter.config.role(sap)  # a refused attempt still names its role
         return {
             "interface": self.interface.value,
             "remote": self.remote,
