@@ -163,7 +163,8 @@ def test_mutated_hdlc_frames_do_not_stop_the_optical_port(meter: MeterProcess) -
     physical = int(meter.keys["hdlc"]["physical_address"])
     sent = 0
     for seed in range(3):
-        with socket.create_connection(("127.0.0.1", meter.hdlc_port), timeout=5) as raw:
+        with socket.create_connection(("127.0.0.1", meter.hdlc_port)) as raw:
+            raw.settimeout(None)  # blocking, so that MSG_DONTWAIT reads return at once
             for frame in mutated_frames(physical, 1000, seed):
                 raw.sendall(frame)
                 sent += 1
