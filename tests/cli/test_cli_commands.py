@@ -294,8 +294,8 @@ def test_export_keys_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert not missing.exists()
     with MeterProcess(tmp_path / "state", hdlc=False) as running:
         state = str(running.state_dir)
-        assert main(["meter", "export-keys", "--state", state, "--sap", "1"]) == 2
-        assert "known SAPs: 16" in capsys.readouterr().err
+        assert main(["meter", "export-keys", "--state", state, "--sap", "99"]) == 2
+        assert "known SAPs: 16, 1, 2, 3, 4, 5" in capsys.readouterr().err
         assert main(["meter", "export-keys", "--state", state, "--sap", "16"]) == 0
         assert json.loads(capsys.readouterr().out)["role"] == "public"
 

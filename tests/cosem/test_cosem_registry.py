@@ -18,6 +18,7 @@ def test_registry_maps_class_ids_to_classes() -> None:
         23: "HdlcSetup",
         41: "TcpUdpSetup",
         64: "SecuritySetup",
+        8193: "InterfaceLockout",
     }
     assert {class_id: cls.VERSION for class_id, cls in INTERFACE_CLASSES.items()} == {
         1: 0,
@@ -28,6 +29,7 @@ def test_registry_maps_class_ids_to_classes() -> None:
         23: 1,
         41: 0,
         64: 1,
+        8193: 0,
     }
     with pytest.raises(TypeError):
         INTERFACE_CLASSES[99] = cosem.Clock  # type: ignore[index]

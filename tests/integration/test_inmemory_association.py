@@ -6,6 +6,7 @@ from meter_harness import START, associate, make_meter
 from securemeter.apdu.enums import DataAccessResult
 from securemeter.codec.axdr import Array, OctetString, Structure
 from securemeter.codec.cosem_time import CosemDateTime
+from securemeter.meter.config import PUBLIC_CLIENT, MeterConfig
 from securemeter.session.events import AssociationAccepted, AssociationRefused
 
 
@@ -29,7 +30,8 @@ def test_unknown_sap_is_refused_and_logged() -> None:
 
 
 def test_object_list_and_long_profile_need_blocks() -> None:
-    meter = make_meter(history_days=2)
+    # A public client that reads everything (the demo's public role cannot read the profile).
+    meter = make_meter(MeterConfig(roles=(PUBLIC_CLIENT,)), history_days=2)
     link, _ = associate(meter)
     objects = link.get(15, "0.0.40.0.0.255", 2)
     assert isinstance(objects, Array) and len(objects.items) > 10

@@ -27,6 +27,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar
 
+import attr
 from dlms_cosem import enumerations as cosem_enumerations
 from dlms_cosem.client import DlmsClient
 from dlms_cosem.cosem import CosemAttribute
@@ -37,9 +38,11 @@ from dlms_cosem.hdlc.state import NEED_DATA
 from dlms_cosem.io import BlockingTcpIO, HdlcTransport, TcpTransport
 from dlms_cosem.security import LowLevelSecurityAuthentication, NoSecurityAuthentication
 from gurux_dlms import GXByteBuffer, GXDLMSClient, GXDLMSException, GXReplyData
-from gurux_dlms.enums import Authentication, InterfaceType, ObjectType, Security
+from gurux_dlms.enums import Authentication, Conformance, InterfaceType, ObjectType, Security
 from gurux_dlms.objects import GXDLMSObject, GXDLMSObjectCollection, GXDLMSProfileGeneric
 from gurux_dlms.secure import GXDLMSSecureClient
+
+from securemeter.framing.wrapper import WrapperDecoder
 
 HOST = "127.0.0.1"
 PUBLIC_CLIENT = 16
@@ -537,3 +540,125 @@ class EntryDescriptor:
             + b"\x12"
             + self.to_selected_value.to_bytes(2, "big")
         )
+
+
+# ---------------------------------------------------------------------------- what went over
+# the wire (data protection tests: test_hls_*.py, test_set_action.py)
+
+
+def wrapper_apdus(stream: bytes) -> list[bytes]:
+    """The APDUs of a recorded byte stream of IEC 62056-47 wrapper frames, in order."""
+    decoder = WrapperDecoder(0xFFFF)
+    decoder.receive_data(stream)
+    apdus = []
+    while (frame := decoder.next_frame()) is not None:
+        apdus.append(frame.apdu)
+    assert decoder.buffered_size == 0, "the stream ends inside a frame"
+    return apdus
+
+
+class _RecordingSocket:
+    """A socket that keeps a copy of every byte sent and received."""
+
+    def __init__(self, wrapped: socket.socket, sent: bytearray, received: bytearray) -> None:
+        self._wrapped = wrapped
+        self._sent = sent
+        self._received = received
+
+    def sendall(self, data: bytes) -> None:
+        self._sent += data
+        self._wrapped.sendall(data)
+
+    def recv(self, size: int) -> bytes:
+        data = self._wrapped.recv(size)
+        self._received += data
+        return data
+
+    def close(self) -> None:
+        self._wrapped.close()
+
+
+class RecordingGuruxSession(GuruxSession):
+    """A :class:`GuruxSession` that records the bytes of its connection (after the HDLC link
+    set-up), and that can invoke methods.
+
+    ``requests()`` and ``answers()`` split a wrapper session's recording into APDUs, so that a
+    test can check the tags and security control bytes each side used.
+    """
+
+    def __init__(self, port: int, **kwargs: Any) -> None:
+        super().__init__(port, **kwargs)
+        self.sent_bytes = bytearray()
+        self.received_bytes = bytearray()
+
+    def connect(self) -> None:
+        super().connect()
+        assert self._socket is not None
+        self._socket = _RecordingSocket(  # type: ignore[assignment]
+            self._socket, self.sent_bytes, self.received_bytes
+        )
+
+    def requests(self) -> list[bytes]:
+        assert self.interface == InterfaceType.WRAPPER
+        return wrapper_apdus(bytes(self.sent_bytes))
+
+    def answers(self) -> list[bytes]:
+        assert self.interface == InterfaceType.WRAPPER
+        return wrapper_apdus(bytes(self.received_bytes))
+
+    def invoke(self, requests: Sequence[bytes] | bytes, what: str) -> Any:
+        """Send an ACTION built by gurux (e.g. ``clock.adjustToQuarter(client)``); return the
+        reply's value. Raises :class:`DlmsError` with the action-result if it is refused."""
+        reply = self._exchange_all(requests)
+        self._raise_for(reply, what)
+        return reply.value
+
+
+def gurux_secured_session(
+    port: int,
+    *,
+    client_address: int,
+    ciphering: GuruxCiphering,
+    security: Security = Security.AUTHENTICATION_ENCRYPTION,
+    general_protection: bool = True,
+    dedicated_key: bytes | None = None,
+    **kwargs: Any,
+) -> RecordingGuruxSession:
+    """A recording gurux-dlms HLS-GMAC session with the given protection.
+
+    ``security``: gurux's security control (AUTHENTICATION 0x10, ENCRYPTION 0x20,
+    AUTHENTICATION_ENCRYPTION 0x30). ``general_protection=False`` leaves general-protection out
+    of the proposed conformance, so that gurux uses the service-specific glo-/ded- tags instead
+    of general-glo/general-ded-ciphering. ``dedicated_key`` is sent (encrypted) in the initiate
+    request and protects the association's requests (ded- or general-ded-ciphering).
+    """
+    session = RecordingGuruxSession(
+        port,
+        client_address=client_address,
+        authentication=Authentication.HIGH_GMAC,
+        ciphering=ciphering,
+        **kwargs,
+    )
+    session.client.ciphering.security = security
+    if not general_protection:
+        session.client.proposedConformance &= ~Conformance.GENERAL_PROTECTION
+    if dedicated_key is not None:
+        session.client.ciphering.dedicatedKey = dedicated_key
+    return session
+
+
+@attr.s(auto_attribs=True)
+class RecordingTcpIO(BlockingTcpIO):  # type: ignore[misc]
+    """dlms-cosem's blocking TCP I/O, keeping a copy of every byte sent and received."""
+
+    sent_bytes: bytearray = attr.ib(init=False, factory=bytearray)
+    received_bytes: bytearray = attr.ib(init=False, factory=bytearray)
+
+    def send(self, data: bytes) -> None:
+        self.sent_bytes += data
+        super().send(data)
+
+    def recv(self, amount: int = 1) -> bytes:
+        data: bytes = super().recv(amount)
+        self.received_bytes += data
+        return data

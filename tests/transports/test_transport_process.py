@@ -54,10 +54,32 @@ def codes(records: list[StoredRecord]) -> list[int]:
     return [record.event_code for record in records]
 
 
+# A public role that reads everything; lockout off on TCP because the socket fuzz floods
+# failed associations (docs/ACCESS.md).
+SHARED_CONFIG = """
+[interfaces.tcp]
+lockout = false
+
+[[roles]]
+sap = 16
+name = "public"
+mechanism = "none"
+security = "none"
+interfaces = ["tcp", "optical"]
+
+[[roles.objects]]
+obis = "*"
+read = "all"
+"""
+
+
 @pytest.fixture(scope="module")
 def shared_meter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeterProcess]:
     """One meter on a test clock for the tests that only talk to it."""
-    process = MeterProcess(tmp_path_factory.mktemp("shared") / "state", test_clock=START)
+    directory = tmp_path_factory.mktemp("shared")
+    config = directory / "shared.toml"
+    config.write_text(SHARED_CONFIG, encoding="utf-8")
+    process = MeterProcess(directory / "state", config=config, test_clock=START)
     with process:
         yield process
 

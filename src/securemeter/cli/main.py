@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 
 from securemeter import __version__
 from securemeter.cli._common import LOG_LEVELS, CliError, ExitCode
+from securemeter.cli.logs import add_logs_command
+from securemeter.cli.unlock import add_unlock_command
 from securemeter.errors import SecuremeterError
 
 Command = Callable[[argparse.Namespace], int]
@@ -148,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="FILE", help="the TOML file the meter runs with (default: demo)"
     )
     export.set_defaults(command=_export_keys)
+
+    add_unlock_command(meter_commands)
+    add_logs_command(meter_commands)
 
     # A group without its command prints its help and fails as a usage error.
     parser.set_defaults(command=_missing(parser))

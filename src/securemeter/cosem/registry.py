@@ -16,6 +16,7 @@ from securemeter.cosem.base import AttributeDef, CosemObject, MethodDef
 from securemeter.cosem.clock import Clock
 from securemeter.cosem.data import DataObject
 from securemeter.cosem.hdlc_setup import HdlcSetup
+from securemeter.cosem.interface_lockout import InterfaceLockout
 from securemeter.cosem.profile_generic import ProfileGeneric
 from securemeter.cosem.register import Register
 from securemeter.cosem.security_setup import SecuritySetup
@@ -33,6 +34,7 @@ INTERFACE_CLASSES: Final[Mapping[int, type[CosemObject]]] = MappingProxyType(
             HdlcSetup,
             TcpUdpSetup,
             SecuritySetup,
+            InterfaceLockout,
         )
     }
 )

@@ -13,6 +13,7 @@ from enum import StrEnum
 from securemeter.apdu.enums import AuthenticationMechanism
 from securemeter.codec.obis import Obis
 from securemeter.meter.access import ALL, Grant
+from securemeter.meter.logbook import LogSettings
 from securemeter.security.policy import SecurityPolicy
 
 MAX_ROLES = 14
@@ -86,10 +87,34 @@ class RoleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LockoutSettings:
+    """Port lockout of one interface (docs/ACCESS.md, meter/lockout.py): ``failures`` counted
+    failures within ``window`` seconds refuse every new association for ``lockout_time``
+    seconds, doubling with each further lockout up to ``max_lockout_time``; a lockout that
+    starts ``quiet_period`` seconds after the previous one ended starts from the first step."""
+
+    enabled: bool = True
+    failures: int = 3
+    window: float = 300.0
+    lockout_time: float = 60.0
+    max_lockout_time: float = 86_400.0
+    quiet_period: float = 86_400.0
+
+    def __post_init__(self) -> None:
+        if self.failures < 1:
+            raise ValueError("lockout needs at least one failure to count")
+        if not 0 < self.lockout_time <= self.max_lockout_time:
+            raise ValueError("lockout times must be positive, the first at most the maximum")
+        if self.window <= 0 or self.quiet_period <= 0:
+            raise ValueError("lockout window and quiet period must be positive")
+
+
+@dataclass(frozen=True, slots=True)
 class InterfaceConfig:
     name: Interface
     max_connections: int = 8
     inactivity_timeout: float = 120.0  # seconds without a frame before the link is closed
+    lockout: LockoutSettings = LockoutSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +127,7 @@ class MeterConfig:
     max_receive_pdu_size: int = 1024
     load_profile_history_days: int = 30
     extra: dict[str, object] = field(default_factory=dict)
+    logs: LogSettings = field(default_factory=LogSettings)  # event logs (docs/LOGS.md)
 
     def role(self, sap: int) -> RoleConfig | None:
         for role in self.roles:
@@ -122,12 +148,16 @@ PUBLIC_CLIENT = RoleConfig(
     mechanism=AuthenticationMechanism.NONE,
     protection=Protection.NONE,
     interfaces=frozenset({Interface.TCP, Interface.OPTICAL}),
-    # Until the roles work narrows it: read everything but secrets (the access layer never
-    # lets the Association LN secret be read).
+    # A read-everything public client for tests and examples (the access layer never lets the
+    # Association LN secret be read); the demo meter's public role reads far less
+    # (meter/default_roles.py).
     grants=(Grant(None, read=frozenset({ALL})),),
     instance=1,
 )
 
 
 def demo_config() -> MeterConfig:
-    return MeterConfig(roles=(PUBLIC_CLIENT,))
+    """The demo meter: the six default roles and their rights matrix (docs/ACCESS.md)."""
+    from securemeter.meter.default_roles import default_roles  # it reads the object catalogue
+
+    return MeterConfig(roles=default_roles())

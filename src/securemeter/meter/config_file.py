@@ -40,11 +40,14 @@ from securemeter.meter.config import (
     MAX_ROLES,
     Interface,
     InterfaceConfig,
+    LockoutSettings,
     MeterConfig,
     Protection,
     RoleConfig,
     User,
 )
+from securemeter.meter.lockout import lockout_objects
+from securemeter.meter.logs.objects import is_log_object, log_object_catalogue
 from securemeter.session.connection import MIN_CLIENT_PDU_SIZE
 
 # Client SAPs: 0 is no-station and 127 all-station (HDLC's 7-bit client address), so a role
@@ -56,6 +59,8 @@ MAX_PDU_SIZE = 0xFFFF
 MAX_HISTORY_DAYS = device.LOAD_PROFILE_DEPTH // 96  # the load profile holds this many days
 MAX_CONNECTIONS = 1024
 MAX_INACTIVITY_TIMEOUT = 86_400.0  # one day
+MAX_LOCKOUT_FAILURES = 1000
+MAX_LOCKOUT_SECONDS = 30 * 86_400.0  # lockout times, window and quiet period: 30 days at most
 MAX_USER_ID = 0xFF  # user_id is an unsigned in Association LN user_list
 # Role and user names end up in logs: printable ASCII only, no line breaks, no edge spaces.
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.\-]{0,30}[A-Za-z0-9_.\-])?$")
@@ -73,7 +78,15 @@ INTERFACES: Mapping[str, Interface] = {interface.value: interface for interface 
 
 _TOP_KEYS = ("meter", "interfaces", "roles")
 _METER_KEYS = ("max_receive_pdu_size", "load_profile_history_days")
-_INTERFACE_KEYS = ("max_connections", "inactivity_timeout")
+_LOCKOUT_KEYS = (
+    "lockout",
+    "lockout_failures",
+    "lockout_window",
+    "lockout_time",
+    "lockout_max_time",
+    "lockout_quiet_period",
+)
+_INTERFACE_KEYS = ("max_connections", "inactivity_timeout", *_LOCKOUT_KEYS)
 _ROLE_KEYS = ("sap", "name", "mechanism", "security", "interfaces", "users", "objects")
 _USER_KEYS = ("id", "name")
 _OBJECT_KEYS = ("obis", "read", "write", "methods")
@@ -143,6 +156,8 @@ FIXED_VALUE_OBJECTS = frozenset(
 
 def settable_attributes(logical_name: Obis, class_id: int) -> frozenset[int]:
     """The attributes of this object that a SET can change (write "all" means these)."""
+    if is_log_object(logical_name):
+        return frozenset()  # event logs and their objects are read-only (docs/LOGS.md)
     if class_id == DataObject.CLASS_ID and (
         logical_name in FIXED_VALUE_OBJECTS or _is_invocation_counter(logical_name)
     ):
@@ -160,6 +175,8 @@ def object_catalogue(role_count: int) -> dict[Obis, int]:
     for instance in range(1, role_count + 1):
         catalogue.update(role_objects(instance))
     catalogue[CURRENT_ASSOCIATION] = AssociationLN.CLASS_ID
+    catalogue.update(lockout_objects())  # one per interface, 0.0.96.128.e.255 (docs/ACCESS.md)
+    catalogue.update(log_object_catalogue())  # the event logs (docs/LOGS.md)
     return catalogue
 
 
@@ -332,6 +349,19 @@ def _choices(values: Iterable[str]) -> str:
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"? ' if close else ""
+
+
+def _nearest_obis(wanted: Obis, catalogue: Iterable[Obis]) -> str:
+    """The catalogued code that differs in the fewest value groups (ties: the earliest)."""
+    groups = wanted.to_bytes()
+
+    def distance(candidate: Obis) -> int:
+        return sum(a != b for a, b in zip(groups, candidate.to_bytes(), strict=True))
+
+    best = min(catalogue, key=distance, default=None)
+    if best is None or distance(best) > 2:
+        return ""
+    return f'did you mean "{best}"? '
 
 
 def _type_name(value: object) -> str:
@@ -516,8 +546,50 @@ class _Reader:
                     (*where, "inactivity_timeout"),
                     MAX_INACTIVITY_TIMEOUT,
                 )
-            result.append(InterfaceConfig(interface, connections, timeout))
+            lockout = self.lockout(settings, where)
+            result.append(InterfaceConfig(interface, connections, timeout, lockout))
         return tuple(result)
+
+    def lockout(
+        self, settings: Mapping[str, object], where: tuple[PathPart, ...]
+    ) -> LockoutSettings:
+        """The port lockout keys of one [interfaces.*] table (docs/ACCESS.md)."""
+        default = LockoutSettings()
+        enabled = settings.get("lockout", default.enabled)
+        if not isinstance(enabled, bool):
+            self.fail(
+                (*where, "lockout"),
+                f"expected true or false, found {_type_name(enabled)}",
+                "write lockout = true (the default) or lockout = false, without quotes",
+            )
+        failures = default.failures
+        if "lockout_failures" in settings:
+            failures = self.integer(
+                settings["lockout_failures"],
+                (*where, "lockout_failures"),
+                1,
+                MAX_LOCKOUT_FAILURES,
+            )
+        seconds: dict[str, float] = {}
+        for key, attribute in (
+            ("lockout_window", "window"),
+            ("lockout_time", "lockout_time"),
+            ("lockout_max_time", "max_lockout_time"),
+            ("lockout_quiet_period", "quiet_period"),
+        ):
+            value = getattr(default, attribute)
+            if key in settings:
+                value = self.number(settings[key], (*where, key), MAX_LOCKOUT_SECONDS)
+            seconds[attribute] = value
+        if seconds["lockout_time"] > seconds["max_lockout_time"]:
+            key = "lockout_max_time" if "lockout_max_time" in settings else "lockout_time"
+            self.fail(
+                (*where, key),
+                f"the first lockout ({seconds['lockout_time']:g} s) is longer than the longest "
+                f"({seconds['max_lockout_time']:g} s)",
+                "make lockout_max_time at least lockout_time",
+            )
+        return LockoutSettings(enabled=enabled, failures=failures, **seconds)
 
     def roles(self, value: object) -> tuple[RoleConfig, ...]:
         path = ("roles",)
@@ -665,11 +737,10 @@ class _Reader:
         except ValueError:
             self.fail(path, f'"{text}" is not an OBIS code', hint)
         if logical_name not in catalogue:
-            known = [str(name) for name in catalogue]
             self.fail(
                 path,
                 f"the meter has no object {logical_name}",
-                f"{_did_you_mean(str(logical_name), known)}the objects are listed in "
+                f"{_nearest_obis(logical_name, catalogue)}the objects are listed in "
                 "docs/CONFIGURATION.md (role objects exist only for instances 1 to the "
                 "number of roles)",
             )

@@ -44,13 +44,16 @@ from securemeter.meter.config import (
     Interface,
     MeterConfig,
     RoleConfig,
+    User,
 )
 from securemeter.meter.credentials import RoleCredentials, ensure_credentials, load_credentials
 from securemeter.meter.device import Device, build_device
 from securemeter.meter.dispatcher import Dispatcher, Executed
 from securemeter.meter.identity import MeterIdentity
 from securemeter.meter.keys import KeyManagement
+from securemeter.meter.lockout import Lockouts, counts_as_failure
 from securemeter.meter.logbook import COMMUNICATION, SECURITY, STANDARD, EventCode, Logbook
+from securemeter.meter.logs.objects import build_log_objects
 from securemeter.meter.timekeeping import MeterTime
 from securemeter.session.connection import AssociationTerms, Connection, SessionSettings
 from securemeter.session.events import (
@@ -106,7 +109,7 @@ class Meter:
         self.time = time
         self.identity = identity
         self._random_bytes = random_bytes
-        self.logbook = Logbook(store.logs, self._now_ms)
+        self.logbook = Logbook(store, self._now_ms, monotonic=time.monotonic, settings=config.logs)
         self.device: Device = build_device(
             identity,
             store,
@@ -118,6 +121,11 @@ class Meter:
         self._active: dict[int, MeterSession] = {}  # roles with keys: one association each
         self._role_objects: dict[Obis, CosemObject] = {}
         self.rights: dict[int, RoleRights] = {}
+        self._serving: MeterSession | None = None  # the session whose request is executing
+        # Port lockout of each interface, with its objects (meter/lockout.py, docs/ACCESS.md).
+        self.lockouts = Lockouts(
+            config, store.state, time.monotonic, self.logbook, who=self._serving_who
+        )
         # Key generations, key transfer, security_activate, counter rules (meter/keys.py).
         self.key_management = KeyManagement(
             store,
@@ -131,7 +139,12 @@ class Meter:
             ensure_credentials(role, store.keys, random_bytes)
             self.credentials[role.sap] = load_credentials(role, store.keys)
             self._role_objects.update(self._objects_of_role(role))
-        self.objects: dict[Obis, CosemObject] = {**self.device.objects, **self._role_objects}
+        self.objects: dict[Obis, CosemObject] = {
+            **self.device.objects,
+            **self._role_objects,
+            **self.lockouts.objects,
+            **build_log_objects(self.logbook, self.device.clock),  # docs/LOGS.md
+        }
         for role in config.roles:
             visible = {
                 **self.objects,
@@ -155,14 +168,18 @@ class Meter:
     def power_down(self) -> None:
         """A clean stop (SIGTERM/SIGINT): recorded, counters and slots synced."""
         self.tick()
+        self.lockouts.save()
+        self.logbook.flush()  # open flood aggregates become records
         self.logbook.record(STANDARD, EventCode.POWER_DOWN)
         self.store.counters.sync()
         self.store.slots.sync()
         self.store.state.put(UNCLEAN_STOP_KEY, b"0", durable=True)
 
     def tick(self) -> None:
-        """Periodic work: load profile captures at period boundaries."""
+        """Periodic work: load profile captures at period boundaries, lockouts that end."""
         self.device.tick(self.time.now_utc())
+        self.lockouts.tick()
+        self.logbook.tick()  # aggregates of floods that went quiet become records
 
     def _now_ms(self) -> int:
         return int(self.time.now_utc().timestamp() * 1000)
@@ -186,7 +203,10 @@ class Meter:
 
     def _objects_of_role(self, role: RoleConfig) -> dict[Obis, CosemObject]:
         association = self._association_object(
-            role, role.association_name, lambda: self._status(role)
+            role,
+            role.association_name,
+            lambda: self._status(role),
+            lambda: self._current_user(role),
         )
         security_setup = SecuritySetup(
             role.security_setup_name,
@@ -243,6 +263,19 @@ class Meter:
             return AssociationStatus.ASSOCIATED
         return AssociationStatus.NON_ASSOCIATED
 
+    def _current_user(self, role: RoleConfig) -> CosemUser | None:
+        """The identified user of the role's association: the one being served, else the
+        role's single association (roles with keys have at most one)."""
+        serving = self._serving
+        session = serving if serving is not None and serving.role is role else None
+        session = session or self._active.get(role.sap)
+        user = session.user if session is not None else None
+        return CosemUser(user.user_id, user.name) if user is not None else None
+
+    def _serving_who(self) -> dict[str, str | int | None]:
+        """Who is making the request being executed (for records of what it did)."""
+        return self._serving._who() if self._serving is not None else {}
+
     def _client_title(self, role: RoleConfig) -> bytes:
         session = self._active.get(role.sap)
         security = session.connection.security if session is not None else None
@@ -298,6 +331,7 @@ class MeterSession:
             random_bytes=meter._random_bytes,
         )
         self.role: RoleConfig | None = None
+        self.user: User | None = None  # identified by the AARQ's calling-AE-invocation-id
         self._client_sap: int | None = None
         self._dispatcher: Dispatcher | None = None
         self.get_count = 0
@@ -325,17 +359,25 @@ class MeterSession:
             return self._serve(event)
         if isinstance(event, Silence):
             self._refused(event.refusal, event.detail, client_sap)
+            self._count_failure(event)
             return Output(None)
         assert isinstance(event, Reply)
         return self._reply(event, client_sap)
 
     def _reply(self, reply: Reply, client_sap: int) -> Output:
         if reply.outcome is Outcome.AUTHENTICATED:
+            if not self._claim_role():
+                # Another association of the role authenticated first: this one ends here,
+                # without its pass 4 answer (docs/SECURITY.md, "Concurrency").
+                self._refused(Refusal.BUSY, "another one authenticated first", client_sap)
+                self._release_role()
+                return Output(None, close=True)
             self._record_association("authenticated", None, "")
         elif reply.outcome is Outcome.RELEASED:
             self._released()
         elif reply.refusal is not None:
             self._refused(reply.refusal, reply.detail, client_sap)
+            self._count_failure(reply)
             if self.connection.state not in (
                 AssociationState.ASSOCIATED,
                 AssociationState.AUTHENTICATING,
@@ -346,13 +388,21 @@ class MeterSession:
     def _associate(self, client_sap: int, event: AssociationRequested) -> Output:
         meter = self.meter
         connection = self.connection
+        if meter.lockouts.locked(self.interface):
+            return self._refuse_locked(client_sap)
         role = meter.config.role(client_sap)
+        user_id = event.aarq.calling_ae_invocation_id
+        user = _known_user(role, user_id) if role is not None else None
         reply: Reply
         if role is None:
             reply = connection.reject_association(Refusal.UNKNOWN_SAP, f"SAP {client_sap}")
         elif self.interface not in role.interfaces:
             reply = connection.reject_association(
                 Refusal.INTERFACE, f"role {role.name} not allowed on {self.interface.value}"
+            )
+        elif role.users and user is None:
+            reply = connection.reject_association(
+                Refusal.USER, f"user id {user_id} is not a user of role {role.name}"
             )
         elif role.has_keys and meter._active.get(role.sap) not in (None, self):
             reply = connection.reject_association(
@@ -362,9 +412,9 @@ class MeterSession:
                 diagnostic=AcseServiceUserDiagnostic.NO_REASON_GIVEN,
                 counts_as_failure=False,
             )
-        elif (exhausted := meter.key_management.association_refusal(role)) is not None:
+        elif (refused := meter.key_management.association_refusal(role)) is not None:
             reply = connection.reject_association(
-                Refusal.COUNTER_EXHAUSTED, exhausted, counts_as_failure=False
+                refused.refusal, refused.detail, counts_as_failure=False
             )
         else:
             credentials = meter.credentials[role.sap]
@@ -385,8 +435,11 @@ class MeterSession:
         if reply.outcome in (Outcome.ASSOCIATED, Outcome.AUTHENTICATION_PENDING):
             assert role is not None
             self.role = role
+            self.user = user
             self._client_sap = client_sap
-            if role.has_keys:
+            if role.has_keys and reply.outcome is Outcome.ASSOCIATED:
+                # HLS holds the role only from pass 4 on (_reply): an AARQ that nobody
+                # authenticated must not lock the role's owner out.
                 meter._active[role.sap] = self
             objects = {**meter.objects, CURRENT_ASSOCIATION: meter.objects[role.association_name]}
             self._dispatcher = Dispatcher(
@@ -396,7 +449,26 @@ class MeterSession:
             self._record_association(reply.outcome.value, None, "")
         else:
             self._record_association("refused", reply.refusal, reply.detail, sap=client_sap)
+            self._count_failure(reply)
         return Output(reply.data, reply.close)
+
+    def _refuse_locked(self, client_sap: int) -> Output:
+        """The interface is locked: a transient refusal for everyone, recorded like every
+        refusal (a flood from one host is aggregated by the logbook), never counted."""
+        reply = self.connection.reject_association(
+            Refusal.LOCKED,
+            f"{self.interface.value} is locked",
+            result=AssociationResult.REJECTED_TRANSIENT,
+            diagnostic=AcseServiceUserDiagnostic.NO_REASON_GIVEN,
+            counts_as_failure=False,
+        )
+        self.meter.lockouts.refused_while_locked(self.interface)
+        self._record_association("refused", reply.refusal, reply.detail, sap=client_sap)
+        return Output(reply.data, reply.close)
+
+    def _count_failure(self, event: Reply | Silence) -> None:
+        if counts_as_failure(event):
+            self.meter.lockouts.failure(self.interface, event.refusal, self.remote)
 
     def _serve(self, event: ServiceRequested) -> Output:
         dispatcher = self._dispatcher
@@ -408,7 +480,11 @@ class MeterSession:
             # docs/DURABILITY.md: a state-changing request runs only once the counter that
             # authorised it survives a power cut.
             self.meter.store.counters.sync()
-        response = dispatcher.execute(request)
+        self.meter._serving = self  # for the objects that ask who is acting
+        try:
+            response = dispatcher.execute(request)
+        finally:
+            self.meter._serving = None
         reply = self.connection.respond(response)
         return Output(reply.data, reply.close)
 
@@ -433,11 +509,20 @@ class MeterSession:
             self._record_association("released", None, f"{self.get_count} GET requests")
         self._release_role()
 
+    def _claim_role(self) -> bool:
+        """Hold this session's role (one association per role with keys); False if another
+        session holds it."""
+        role = self.role
+        if role is None or not role.has_keys:
+            return True
+        return self.meter._active.setdefault(role.sap, self) is self
+
     def _release_role(self) -> None:
         role = self.role
         if role is not None and self.meter._active.get(role.sap) is self:
             del self.meter._active[role.sap]
         self.role = None
+        self.user = None
         self._client_sap = None
         self._dispatcher = None
 
@@ -451,6 +536,7 @@ class MeterSession:
             "sap": sap if sap is not None else (role.sap if role is not None else None),
             "role": role.name if role is not None else None,
             "mechanism": int(role.mechanism) if role is not None else None,
+            "user": self.user.user_id if self.user is not None else None,
         }
 
     def _record_association(
@@ -504,6 +590,11 @@ class MeterSession:
             who["interface"],
             who["remote"],
         )
+
+
+def _known_user(role: RoleConfig, user_id: int | None) -> User | None:
+    """The role's user with this id (calling-AE-invocation-id), or None."""
+    return next((user for user in role.users if user.user_id == user_id), None)
 
 
 def utc_now() -> datetime:

@@ -87,6 +87,8 @@ class Refusal(Enum):
     UNKNOWN_SAP = "unknown-sap"
     INTERFACE = "interface-not-allowed"
     BUSY = "role-busy"
+    LOCKED = "interface-locked"  # port lockout (docs/ACCESS.md)
+    USER = "user-not-allowed"  # a role with a user list and an unknown or missing user id
 
 
 # ----------------------------------------------------------------------------- meter role
