@@ -16,13 +16,14 @@ from securemeter.apdu.common import (
     Reader,
     put_count,
     put_data,
+    put_data_list,
     put_enum,
     put_unsigned,
 )
 from securemeter.apdu.enums import ActionRequestType, ActionResponseType, ActionResult, ApduTag
 from securemeter.apdu.get import GetDataResult, put_get_data_result, read_get_data_result
 from securemeter.codec.axdr import Data
-from securemeter.errors import DecodeError, EncodeError
+from securemeter.errors import EncodeError
 
 ActionResponseItem = tuple[ActionResult, GetDataResult | None]
 
@@ -123,18 +124,14 @@ class ActionRequestWithList(ActionRequest):
             raise EncodeError("ACTION-Request-With-List needs one parameter per method")
         put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
         _put_methods(out, self.methods)
-        put_count(out, len(self.parameters))
-        for parameter in self.parameters:
-            put_data(out, parameter)
+        put_data_list(out, self.parameters)
 
     @classmethod
     def decode_body(cls, reader: Reader) -> Self:
         invoke = reader.u8("invoke-id-and-priority")
         methods = _read_methods(reader)
-        count = reader.count("method-invocation-parameters list")
-        if count != len(methods):
-            raise DecodeError(f"{len(methods)} methods but {count} parameters")
-        return cls(invoke, methods, tuple(reader.data() for _ in range(count)))
+        parameters = reader.data_list(len(methods), "method-invocation-parameters list")
+        return cls(invoke, methods, parameters)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,13 @@ def put_data(out: bytearray, value: Data) -> None:
     value.encode_into(out)
 
 
+def put_data_list(out: bytearray, values: tuple[Data, ...]) -> None:
+    """A SEQUENCE OF Data (the values of SET- or parameters of ACTION-with-list)."""
+    put_count(out, len(values))
+    for value in values:
+        put_data(out, value)
+
+
 # ----------------------------------------------------------------------------- reader
 
 
@@ -130,6 +137,13 @@ class Reader:
         if count * minimum_item_size > self.remaining:
             raise DecodeError(f"{what}: {count} elements cannot fit in {self.remaining} octets")
         return count
+
+    def data_list(self, expected: int, what: str) -> tuple[Data, ...]:
+        """A SEQUENCE OF Data that must have ``expected`` elements (one per descriptor)."""
+        count = self.count(what)
+        if count != expected:
+            raise DecodeError(f"{what}: {count} elements for {expected} descriptors")
+        return tuple(self.data() for _ in range(count))
 
     def enum(self, enum_type: type[_E], what: str) -> _E:
         value = self.u8(what)

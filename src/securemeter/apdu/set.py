@@ -17,6 +17,7 @@ from securemeter.apdu.common import (
     put_attribute_list,
     put_count,
     put_data,
+    put_data_list,
     put_enum,
     put_unsigned,
     read_access_selection,
@@ -24,7 +25,7 @@ from securemeter.apdu.common import (
 )
 from securemeter.apdu.enums import ApduTag, DataAccessResult, SetRequestType, SetResponseType
 from securemeter.codec.axdr import Data
-from securemeter.errors import DecodeError, EncodeError
+from securemeter.errors import EncodeError
 
 
 def _put_results(out: bytearray, results: tuple[DataAccessResult, ...]) -> None:
@@ -132,18 +133,13 @@ class SetRequestWithList(SetRequest):
             raise EncodeError("SET-Request-With-List needs one value per attribute")
         put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
         put_attribute_list(out, self.items)
-        put_count(out, len(self.values))
-        for value in self.values:
-            put_data(out, value)
+        put_data_list(out, self.values)
 
     @classmethod
     def decode_body(cls, reader: Reader) -> Self:
         invoke = reader.u8("invoke-id-and-priority")
         items = read_attribute_list(reader)
-        count = reader.count("value list")
-        if count != len(items):
-            raise DecodeError(f"{len(items)} attributes but {count} values")
-        return cls(invoke, items, tuple(reader.data() for _ in range(count)))
+        return cls(invoke, items, reader.data_list(len(items), "value list"))
 
 
 @dataclass(frozen=True, slots=True)
