@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from securemeter.apdu.common import CosemAttributeDescriptor
@@ -94,7 +95,10 @@ def measure(port: int, pid: int, requests: int, warmup: int) -> tuple[float, flo
     return requests / elapsed, cpu / requests * 1e6
 
 
-def start_meter(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_meter(
+    workdir: Path, extra_args: Sequence[str] = ()
+) -> tuple[subprocess.Popen[bytes], int]:
+    """The meter on a new state directory in ``workdir`` (``extra_args``: e.g. --config)."""
     ready = workdir / "ready.json"
     process = subprocess.Popen(
         [
@@ -113,6 +117,7 @@ def start_meter(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
             str(ready),
             "--log-level",
             "WARNING",
+            *extra_args,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

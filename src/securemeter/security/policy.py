@@ -6,6 +6,8 @@ is never satisfied, and one demanding signed responses cannot be served.
 
 from __future__ import annotations
 
+import functools
+
 from securemeter.codec.identifiers import SecurityPolicy as SecurityPolicy
 from securemeter.errors import DecodeError, EncodeError
 from securemeter.security.protect import SecurityControl
@@ -35,6 +37,14 @@ def request_satisfies(
 ) -> bool:
     """Whether a request received with ``security_control`` (None: unprotected) carries all
     the protection ``policy`` requires of requests."""
+    return _request_satisfies(policy, security_control)
+
+
+# Every ciphered request asks this; a few policies and controls ever occur (bench/ciphered.py).
+@functools.lru_cache(maxsize=1024)
+def _request_satisfies(
+    policy: SecurityPolicy, security_control: int | SecurityControl | None
+) -> bool:
     if SecurityPolicy.DIGITALLY_SIGNED_REQUEST in policy:
         return False
     wants_authentication = SecurityPolicy.AUTHENTICATED_REQUEST in policy
