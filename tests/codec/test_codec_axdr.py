@@ -297,9 +297,11 @@ class TestConstruction:
         with pytest.raises(EncodeError):
             encode(Float32(1e40))
 
-    def test_data_is_abstract(self) -> None:
-        with pytest.raises(TypeError):
-            Data()  # type: ignore[abstract]
+    def test_a_value_class_must_define_its_encoding(self) -> None:
+        with pytest.raises(TypeError, match="encode_into"):
+
+            class Incomplete(Data):  # no encode_into
+                __slots__ = ()
 
     def test_values_are_frozen(self) -> None:
         value = Unsigned(1)

@@ -15,10 +15,9 @@ carries the elements without their tags.
 from __future__ import annotations
 
 import struct
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from securemeter.errors import DecodeError, EncodeError
 
@@ -86,15 +85,26 @@ def decode_length(buf: bytes | memoryview, offset: int) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- values
 
 
-class Data(ABC):
-    """Base of the DLMS data values. Subclasses are frozen, slotted dataclasses."""
+class Data:
+    """Base of the DLMS data values. Subclasses are frozen, slotted dataclasses.
+
+    Not an ABC on purpose: ``isinstance(value, Data)`` runs on every request, and ABCMeta's
+    check costs several times a plain class's. ``__init_subclass__`` enforces instead that
+    every concrete value class defines ``encode_into``.
+    """
 
     __slots__ = ()
     TAG: ClassVar[DataType]
 
-    @abstractmethod
-    def encode_into(self, out: bytearray) -> None:
-        """Append the tagged A-XDR encoding of this value to ``out``."""
+    if TYPE_CHECKING:
+
+        def encode_into(self, out: bytearray) -> None:
+            """Append the tagged A-XDR encoding of this value to ``out``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_") and "encode_into" not in dir(cls):
+            raise TypeError(f"{cls.__name__} must define encode_into")
 
     def to_bytes(self) -> bytes:
         out = bytearray()

@@ -288,9 +288,12 @@ class Clock(CosemObject):
         return self._time_source.now_utc()
 
     def daylight_saving_active_at(self, utc: datetime) -> bool:
+        return self._daylight_saving_active(_naive_utc(utc))
+
+    def _daylight_saving_active(self, naive: datetime) -> bool:
+        """The same for a naive UTC instant."""
         if not self._settings.daylight_savings_enabled:
             return False
-        naive = _naive_utc(utc)
         instants, states = self._switches_around(naive.year)
         position = bisect_right(instants, naive)
         return position > 0 and states[position - 1]
@@ -365,11 +368,11 @@ class Clock(CosemObject):
     def _get_time(self) -> Data:
         # The hot path of every clock read: pack the octets directly (same layout and values
         # as to_local(...).to_bytes(), which a test checks) without building a validated value.
-        utc = self._time_source.now_utc()
+        naive = _naive_utc(self._time_source.now_utc())
         settings = self._settings
-        active = self.daylight_saving_active_at(utc)
+        active = self._daylight_saving_active(naive)
         deviation = settings.time_zone - (settings.daylight_savings_deviation if active else 0)
-        local = _naive_utc(utc) - timedelta(minutes=deviation)
+        local = naive - timedelta(minutes=deviation)
         status = self._status() if self._status is not None else _NO_STATUS
         if active:
             status |= ClockStatus.DAYLIGHT_SAVING_ACTIVE

@@ -84,6 +84,7 @@ METER_CONFORMANCE = (
     | Conformance.ATTRIBUTE0_SUPPORTED_WITH_GET
 )
 UNCLEAN_STOP_KEY = "power.running"
+_GET_REQUESTS = (GetRequestNormal, GetRequestWithList)  # a tuple: no union built per call
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,7 +475,7 @@ class MeterSession:
         dispatcher = self._dispatcher
         assert dispatcher is not None
         request = event.request
-        if isinstance(request, GetRequestNormal | GetRequestWithList):
+        if isinstance(request, _GET_REQUESTS):
             self.get_count += 1
         else:
             # docs/DURABILITY.md: a state-changing request runs only once the counter that

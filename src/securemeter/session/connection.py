@@ -332,10 +332,10 @@ class Connection:
 
     def _meter_dispatch(self, apdu: object) -> Event:
         security_control = self._request_security_control
-        if isinstance(apdu, GetRequestNormal | GetRequestWithList | SetRequestNormal):
+        if isinstance(apdu, _SIMPLE_REQUESTS):
             self._abort_long_transfers()
             return ServiceRequested(apdu, security_control)
-        if isinstance(apdu, SetRequestWithList | ActionRequestWithList):
+        if isinstance(apdu, _LIST_REQUESTS):
             self._abort_long_transfers()
             return ServiceRequested(apdu, security_control)
         if isinstance(apdu, ActionRequestNormal):
@@ -725,6 +725,11 @@ class Connection:
         self._require(Role.METER)
         if self.state is not AssociationState.ASSOCIATED:
             raise LocalProtocolError("no association to answer in")
+        if isinstance(response, _GET_RESPONSES):
+            encoded = response.to_bytes()
+            if len(encoded) > self._room():
+                return self._start_get_blocks(response)
+            return Reply(self._protect(encoded), Outcome.ANSWERED)
         if isinstance(response, SetResponseNormal) and self._last_request_block:
             block_number = self._last_request_block
             self._last_request_block = 0
@@ -734,12 +739,6 @@ class Connection:
                 ),
                 Outcome.ANSWERED,
             )
-        if isinstance(response, GetResponseNormal | GetResponseWithList):
-            encoded = response.to_bytes()
-            room = self._room()
-            if len(encoded) > room:
-                return self._start_get_blocks(response)
-            return Reply(self._protect(encoded), Outcome.ANSWERED)
         return self._answer(response, Outcome.ANSWERED)
 
     def _room(self) -> int:
@@ -1190,6 +1189,10 @@ class Connection:
 
 
 _USER = DiagnosticSource.USER
+# isinstance targets of the hot path as tuples: an `A | B` union is built anew at each use.
+_SIMPLE_REQUESTS = (GetRequestNormal, GetRequestWithList, SetRequestNormal)
+_LIST_REQUESTS = (SetRequestWithList, ActionRequestWithList)
+_GET_RESPONSES = (GetResponseNormal, GetResponseWithList)
 _SUPPORTED_CONTEXTS = (
     ApplicationContextName.LOGICAL_NAME,
     ApplicationContextName.LOGICAL_NAME_WITH_CIPHERING,
