@@ -40,19 +40,7 @@ class WrapperFrame:
 
     def to_bytes(self) -> bytes:
         """Encode the header and APDU; raises :class:`EncodeError` for out-of-range fields."""
-        for name, value in (
-            ("version", self.version),
-            ("source_wport", self.source_wport),
-            ("destination_wport", self.destination_wport),
-        ):
-            if not 0 <= value <= MAX_WPORT:
-                raise EncodeError(f"{name} {value} does not fit in an Unsigned16")
-        if len(self.apdu) > MAX_APDU_LENGTH:
-            raise EncodeError(f"APDU of {len(self.apdu)} bytes does not fit in a wrapper frame")
-        header = _HEADER.pack(
-            self.version, self.source_wport, self.destination_wport, len(self.apdu)
-        )
-        return header + bytes(self.apdu)
+        return _encode(self.version, self.source_wport, self.destination_wport, self.apdu)
 
     @classmethod
     def from_bytes(cls, data: bytes, max_apdu_size: int = MAX_APDU_LENGTH) -> WrapperFrame:
@@ -69,7 +57,19 @@ class WrapperFrame:
 
 def encode_wrapper(source_wport: int, destination_wport: int, apdu: bytes) -> bytes:
     """Wrap one APDU for sending from ``source_wport`` to ``destination_wport``."""
-    return WrapperFrame(source_wport, destination_wport, apdu).to_bytes()
+    return _encode(WRAPPER_VERSION, source_wport, destination_wport, apdu)
+
+
+def _encode(version: int, source_wport: int, destination_wport: int, apdu: bytes) -> bytes:
+    # One pack checks every field's range (all are Unsigned16, the length included).
+    try:
+        header = _HEADER.pack(version, source_wport, destination_wport, len(apdu))
+    except struct.error as exc:
+        raise EncodeError(
+            f"wrapper field out of range (version {version}, wports {source_wport} and "
+            f"{destination_wport}, APDU of {len(apdu)} bytes): {exc}"
+        ) from None
+    return header + bytes(apdu)
 
 
 class WrapperDecoder:
