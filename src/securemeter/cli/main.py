@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from securemeter import __version__
 from securemeter.cli._common import LOG_LEVELS, CliError, ExitCode
+from securemeter.cli.init import add_init_command
 from securemeter.cli.logs import add_logs_command
 from securemeter.cli.unlock import add_unlock_command
 from securemeter.errors import SecuremeterError
@@ -98,8 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--port",
         metavar="N",
         type=_port,
-        default=4059,
-        help="wrapper TCP port, 0 = any free port (default: %(default)s)",
+        default=None,
+        help=(
+            "wrapper TCP port, 0 = any free port (default: the port stored in the TCP-UDP "
+            "setup object 0.0.25.0.0.255, 4059 on a new meter)"
+        ),
     )
     serve.add_argument(
         "--hdlc-port",
@@ -151,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(command=_export_keys)
 
+    add_init_command(meter_commands)
     add_unlock_command(meter_commands)
     add_logs_command(meter_commands)
 

@@ -128,7 +128,8 @@ async def _run(
     service = MeterService(meter)
     try:
         host: str = arguments.host
-        tcp = await _listen(service.start_wrapper, host, arguments.port, "--port")
+        port, option = _wrapper_port(meter, arguments.port)
+        tcp = await _listen(service.start_wrapper, host, port, option)
         hdlc = None
         if not arguments.no_hdlc:
             hdlc = await _listen(service.start_hdlc, host, arguments.hdlc_port, "--hdlc-port")
@@ -158,6 +159,17 @@ async def _run(
     finally:
         await service.shutdown()
     return ExitCode.OK
+
+
+def _wrapper_port(meter: Meter, option: int | None) -> tuple[int, str]:
+    """The wrapper port: an explicit --port (0 too) wins over the TCP-UDP setup object's port,
+    so a SET of that port takes effect when the meter next starts without --port."""
+    if option is not None:
+        return option, "--port"
+    return (
+        meter.device.tcp_udp_setup.settings.port,
+        "--port (it overrides the port of TCP-UDP setup 0.0.25.0.0.255)",
+    )
 
 
 async def _listen(
