@@ -46,7 +46,11 @@ from securemeter.meter.config import (
     RoleConfig,
     User,
 )
-from securemeter.meter.credentials import RoleCredentials, ensure_credentials, load_credentials
+from securemeter.meter.credentials import (
+    RoleCredentials,
+    load_credentials,
+    prepare_credentials,
+)
 from securemeter.meter.device import Device, build_device
 from securemeter.meter.dispatcher import Dispatcher, Executed
 from securemeter.meter.identity import MeterIdentity
@@ -127,6 +131,8 @@ class Meter:
         self.lockouts = Lockouts(
             config, store.state, time.monotonic, self.logbook, who=self._serving_who
         )
+        # Removed roles' secrets retired, missing ones generated, all logged (credentials.py).
+        prepare_credentials(store, self.logbook, config.roles, random_bytes)
         # Key generations, key transfer, security_activate, counter rules (meter/keys.py).
         self.key_management = KeyManagement(
             store,
@@ -137,7 +143,6 @@ class Meter:
             objects=lambda: self.objects,
         )
         for role in config.roles:
-            ensure_credentials(role, store.keys, random_bytes)
             self.credentials[role.sap] = load_credentials(role, store.keys)
             self._role_objects.update(self._objects_of_role(role))
         self.objects: dict[Obis, CosemObject] = {
