@@ -362,18 +362,31 @@ class Clock(CosemObject):
     def _apply_settings(self, settings: ClockSettings) -> None:
         self._settings = settings
         self._switch_cache: dict[int, tuple[list[datetime], list[bool]]] = {}
+        self._time_cache: tuple[tuple[int, ClockSettings, ClockStatus], OctetString] | None = None
 
     # -- attributes
 
     def _get_time(self) -> Data:
-        # The hot path of every clock read: pack the octets directly (same layout and values
-        # as to_local(...).to_bytes(), which a test checks) without building a validated value.
-        naive = _naive_utc(self._time_source.now_utc())
+        # The hot path of every clock read. The value has a resolution of 1/100 s: within
+        # one hundredth (same settings, same status) the same octets are answered again.
+        utc = self._time_source.now_utc()
+        status = self._status() if self._status is not None else _NO_STATUS
+        key = (int(utc.timestamp() * 100), self._settings, status)
+        cached = self._time_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        value = self._encode_time(utc, status)
+        self._time_cache = (key, value)
+        return value
+
+    def _encode_time(self, utc: datetime, status: ClockStatus) -> OctetString:
+        # Packs the octets directly (same layout and values as to_local(...).to_bytes(), which
+        # a test checks) without building a validated CosemDateTime.
+        naive = _naive_utc(utc)
         settings = self._settings
         active = self._daylight_saving_active(naive)
         deviation = settings.time_zone - (settings.daylight_savings_deviation if active else 0)
         local = naive - timedelta(minutes=deviation)
-        status = self._status() if self._status is not None else _NO_STATUS
         if active:
             status |= ClockStatus.DAYLIGHT_SAVING_ACTIVE
         return OctetString(
