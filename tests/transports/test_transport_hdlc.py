@@ -65,6 +65,8 @@ def test_a_client_connects_associates_and_reads_the_clock_over_hdlc() -> None:
     codes = [r.event_code for r in optical]
     assert codes.count(EventCode.ASSOCIATION_ACCEPTED) == 2
     assert EventCode.ASSOCIATION_RELEASED in codes  # the DISC ended the first association
+    # Records of the optical port name the client's HDLC address (issue 8).
+    assert {r.fields.get("hdlc_address") for r in optical} == {16}
 
 
 def test_frames_for_another_station_get_no_answer() -> None:

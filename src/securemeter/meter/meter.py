@@ -338,6 +338,8 @@ class MeterSession:
         )
         self.role: RoleConfig | None = None
         self.user: User | None = None  # identified by the AARQ's calling-AE-invocation-id
+        # The client's HDLC address on the optical port (set by the HDLC transport).
+        self.hdlc_address: int | None = None
         self._client_sap: int | None = None
         self._dispatcher: Dispatcher | None = None
         self.get_count = 0
@@ -543,6 +545,7 @@ class MeterSession:
             "role": role.name if role is not None else None,
             "mechanism": int(role.mechanism) if role is not None else None,
             "user": self.user.user_id if self.user is not None else None,
+            "hdlc_address": self.hdlc_address,
         }
 
     def _record_association(

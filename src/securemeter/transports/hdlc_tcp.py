@@ -83,6 +83,7 @@ class HdlcProtocol(LinkProtocol):
             if isinstance(event, ApduReceived):
                 session = self.session
                 assert session is not None
+                session.hdlc_address = event.client_address  # named in the session's records
                 output = session.receive(event.client_address, SERVER_LOGICAL_ADDRESS, event.apdu)
                 if output.data is not None and self.link.state is LinkState.NRM:
                     self.link.send_apdu(output.data)
