@@ -16,9 +16,8 @@ import pytest
 
 from meter_process import TEST_CLOCK_ENVIRONMENT, MeterProcess
 from securemeter import __version__
-from securemeter.cli.export_keys import KEYS_EXPORTED_EVENT
 from securemeter.cli.main import main
-from securemeter.meter.logbook import SECURITY
+from securemeter.meter.logbook import SECURITY, EventCode
 from securemeter.storage import open_store_readonly
 
 ROLES = """
@@ -242,7 +241,9 @@ def test_export_keys_while_the_meter_runs_is_read_only_and_says_so(
     assert not any(secret in output.err for secret in _secrets(keys))
     security = open_store_readonly(configured_meter.state_dir)
     try:
-        assert KEYS_EXPORTED_EVENT not in {r.event_code for r in security.logs.records(SECURITY)}
+        assert EventCode.KEYS_EXPORTED not in {
+            r.event_code for r in security.logs.records(SECURITY)
+        }
     finally:
         security.close()
 
@@ -277,7 +278,9 @@ def test_export_keys_of_a_stopped_meter_is_recorded_and_written_0600(
     assert main(["meter", "export-keys", "--state", state, "--sap", "32", "--config", config]) == 0
     assert json.loads(capsys.readouterr().out)["password"] == _client(keys, 32)["password"]
     with open_store_readonly(configured_meter.state_dir) as store:
-        exports = [r for r in store.logs.records(SECURITY) if r.event_code == KEYS_EXPORTED_EVENT]
+        exports = [
+            r for r in store.logs.records(SECURITY) if r.event_code == EventCode.KEYS_EXPORTED
+        ]
     assert [(r.fields["sap"], r.fields["destination"]) for r in exports] == [
         (1, "file"),
         (32, "stdout"),

@@ -14,7 +14,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Final
 
 from securemeter.cli._common import (
     CliError,
@@ -31,13 +30,12 @@ from securemeter.meter.credentials import (
     write_secret_file,
 )
 from securemeter.meter.identity import IDENTITY_KEY
-from securemeter.meter.logbook import SECURITY
+from securemeter.meter.logbook import SECURITY, EventCode
 from securemeter.meter.timekeeping import HostTime, MeterTime
 from securemeter.storage import LogRecord, SqliteMeterStore, open_store_readonly
 
 # Manufacturer-specific event code of the security log (after EventCode's 200-207): a role's
 # credentials were exported through the CLI.
-KEYS_EXPORTED_EVENT: Final = 208
 
 
 def export_keys(arguments: argparse.Namespace) -> int:
@@ -128,7 +126,7 @@ def _record(store: SqliteMeterStore, sap: int, role: str, destination: str) -> N
         SECURITY,
         LogRecord(
             int(now.timestamp() * 1000),
-            KEYS_EXPORTED_EVENT,
+            EventCode.KEYS_EXPORTED,
             {"sap": sap, "role": role, "destination": destination, "interface": "cli"},
         ),
     )
