@@ -126,7 +126,7 @@ def _record(store: SqliteMeterStore, sap: int, role: str, destination: str) -> N
         SECURITY,
         LogRecord(
             int(now.timestamp() * 1000),
-            EventCode.KEYS_EXPORTED,
+            int(EventCode.KEYS_EXPORTED),
             {"sap": sap, "role": role, "destination": destination, "interface": "cli"},
         ),
     )
