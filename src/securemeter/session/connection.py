@@ -33,10 +33,13 @@ from securemeter.apdu.enums import (
     ApplicationContextName,
     AssociationResult,
     AuthenticationMechanism,
+    ConfirmedService,
     Conformance,
     DataAccessResult,
     DiagnosticSource,
+    InitiateError,
     ServiceError,
+    ServiceErrorClass,
     StateError,
 )
 from securemeter.apdu.errors import ExceptionResponse
@@ -119,17 +122,6 @@ ASSOCIATION_LN_CLASS = 15
 REPLY_TO_HLS_AUTHENTICATION = 1
 DLMS_VERSION = 6
 MIN_CLIENT_PDU_SIZE = 64  # below this not even a block header and a GMAC tag fit
-INITIATE_SERVICE = 1
-INITIATE_ERROR_CLASS = 6
-
-
-class InitiateError:
-    """Values of the initiate error class in a confirmed-service-error (Green Book)."""
-
-    DLMS_VERSION_TOO_LOW = 1
-    INCOMPATIBLE_CONFORMANCE = 2
-    PDU_SIZE_TOO_SHORT = 3
-    REFUSED_BY_THE_VDE_HANDLER = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,7 +543,7 @@ class Connection:
                 diagnostic=AcseServiceUserDiagnostic.NO_REASON_GIVEN,
                 counts_as_failure=False,
                 service_error=ConfirmedServiceError(
-                    INITIATE_SERVICE, INITIATE_ERROR_CLASS, initiate_error
+                    ConfirmedService.INITIATE_ERROR, ServiceErrorClass.INITIATE, initiate_error
                 ),
             )
         self._conformance = initiate.proposed_conformance & terms.conformance
@@ -599,7 +591,9 @@ class Connection:
             Outcome.AUTHENTICATION_PENDING if hls else Outcome.ASSOCIATED,
         )
 
-    def _check_initiate(self, initiate: InitiateRequest, terms: AssociationTerms) -> int | None:
+    def _check_initiate(
+        self, initiate: InitiateRequest, terms: AssociationTerms
+    ) -> InitiateError | None:
         if initiate.proposed_dlms_version < DLMS_VERSION:
             return InitiateError.DLMS_VERSION_TOO_LOW
         if not initiate.proposed_conformance & terms.conformance:
