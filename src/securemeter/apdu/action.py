@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from securemeter.apdu.common import (
+    BlockNumberBody,
     ChoiceApdu,
     CosemMethodDescriptor,
     DataBlockSA,
@@ -94,20 +95,12 @@ class ActionRequestNormal(ActionRequest):
 
 
 @dataclass(frozen=True, slots=True)
-class ActionRequestNextPBlock(ActionRequest):
+class ActionRequestNextPBlock(BlockNumberBody, ActionRequest):
     """Acknowledges block ``block_number`` of an ACTION-Response with pblocks."""
 
     invoke_id_and_priority: int
     block_number: int
     CHOICE: ClassVar[int] = ActionRequestType.NEXT_PBLOCK
-
-    def encode_body(self, out: bytearray) -> None:
-        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
-        put_unsigned(out, self.block_number, 4, "block-number")
-
-    @classmethod
-    def decode_body(cls, reader: Reader) -> Self:
-        return cls(reader.u8("invoke-id-and-priority"), reader.u32("block-number"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,20 +261,12 @@ class ActionResponseWithList(ActionResponse):
 
 
 @dataclass(frozen=True, slots=True)
-class ActionResponseNextPBlock(ActionResponse):
+class ActionResponseNextPBlock(BlockNumberBody, ActionResponse):
     """Acknowledges block ``block_number`` of an ACTION-Request with pblocks."""
 
     invoke_id_and_priority: int
     block_number: int
     CHOICE: ClassVar[int] = ActionResponseType.NEXT_PBLOCK
-
-    def encode_body(self, out: bytearray) -> None:
-        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
-        put_unsigned(out, self.block_number, 4, "block-number")
-
-    @classmethod
-    def decode_body(cls, reader: Reader) -> Self:
-        return cls(reader.u8("invoke-id-and-priority"), reader.u32("block-number"))
 
 
 _REQUEST_VARIANTS: Mapping[int, type[ChoiceApdu]] = {

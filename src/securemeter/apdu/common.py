@@ -378,3 +378,21 @@ class ChoiceApdu(abc.ABC):
         out = bytearray((self.TAG, self.CHOICE))
         self.encode_body(out)
         return bytes(out)
+
+
+class BlockNumberBody:
+    """The body of the APDUs that carry only an invoke-id and a block number (GET next,
+    SET data-block acknowledgement, ACTION next-pblock both ways). A mixin placed before the
+    family class; the variant still declares the two fields."""
+
+    __slots__ = ()
+    invoke_id_and_priority: int
+    block_number: int
+
+    def encode_body(self, out: bytearray) -> None:
+        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
+        put_unsigned(out, self.block_number, 4, "block-number")
+
+    @classmethod
+    def decode_body(cls, reader: Reader) -> Self:
+        return cls(reader.u8("invoke-id-and-priority"), reader.u32("block-number"))  # type: ignore[call-arg]

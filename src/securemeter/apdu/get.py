@@ -14,6 +14,7 @@ from typing import ClassVar, Self
 
 from securemeter.apdu.common import (
     AttributeWithSelection,
+    BlockNumberBody,
     ChoiceApdu,
     CosemAttributeDescriptor,
     Reader,
@@ -107,20 +108,12 @@ class GetRequestNormal(GetRequest):
 
 
 @dataclass(frozen=True, slots=True)
-class GetRequestNext(GetRequest):
+class GetRequestNext(BlockNumberBody, GetRequest):
     """Asks for the block after ``block_number`` (the number of the last block received)."""
 
     invoke_id_and_priority: int
     block_number: int
     CHOICE: ClassVar[int] = GetRequestType.NEXT
-
-    def encode_body(self, out: bytearray) -> None:
-        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
-        put_unsigned(out, self.block_number, 4, "block-number")
-
-    @classmethod
-    def decode_body(cls, reader: Reader) -> Self:
-        return cls(reader.u8("invoke-id-and-priority"), reader.u32("block-number"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from typing import ClassVar, Self
 
 from securemeter.apdu.common import (
     AttributeWithSelection,
+    BlockNumberBody,
     ChoiceApdu,
     CosemAttributeDescriptor,
     DataBlockSA,
@@ -195,20 +196,12 @@ class SetResponseNormal(SetResponse):
 
 
 @dataclass(frozen=True, slots=True)
-class SetResponseDataBlock(SetResponse):
+class SetResponseDataBlock(BlockNumberBody, SetResponse):
     """Acknowledges block ``block_number`` of a SET with blocks."""
 
     invoke_id_and_priority: int
     block_number: int
     CHOICE: ClassVar[int] = SetResponseType.DATABLOCK
-
-    def encode_body(self, out: bytearray) -> None:
-        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
-        put_unsigned(out, self.block_number, 4, "block-number")
-
-    @classmethod
-    def decode_body(cls, reader: Reader) -> Self:
-        return cls(reader.u8("invoke-id-and-priority"), reader.u32("block-number"))
 
 
 @dataclass(frozen=True, slots=True)
