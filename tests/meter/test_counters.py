@@ -22,9 +22,12 @@ from test_keys import (
 )
 
 from meter_harness import associate, make_meter
-from securemeter.apdu.enums import ActionResult
+from securemeter.apdu.common import CosemAttributeDescriptor
+from securemeter.apdu.enums import ActionResult, ServiceError
+from securemeter.apdu.errors import ExceptionResponse
+from securemeter.apdu.get import GetRequestNormal
 from securemeter.codec.axdr import DoubleLongUnsigned, OctetString
-from securemeter.errors import CounterExhausted
+from securemeter.codec.obis import Obis
 from securemeter.meter.logbook import EventCode
 from securemeter.meter.meter import Meter
 from securemeter.security.keywrap import KeyId
@@ -175,10 +178,14 @@ def test_exhaustion_during_an_association_stops_ciphering_under_the_key(meter: M
     reader = Client.of(meter, READER)
     link = open_association(meter, reader)
     assert reader.incoming == INVOCATION_COUNTER_LIMIT - 1  # the last one there is
-    # nothing may be ciphered any more: the error reaches the transport, which closes the link
-    with pytest.raises(CounterExhausted):
-        link.get(8, "0.0.1.0.0.255", 2)
-    link.session.closed()
+    # nothing may be ciphered any more: a refusal in clear, recorded, and the link closes
+    request = link.headend.send_request(
+        GetRequestNormal(0xC1, CosemAttributeDescriptor(8, Obis(0, 0, 1, 0, 0, 255), 2))
+    )
+    output = link.session.receive(READER.sap, 1, request)
+    assert output.close and output.data is not None
+    assert ExceptionResponse.from_bytes(output.data).service_error == ServiceError.OTHER_REASON
+    assert meter.store.logs.records("security")[-1].fields["reason"] == "counter-exhausted"
     assert isinstance(try_association(meter, reader), AssociationRefused)
     assert _refusals(meter)[-1]["reason"] == "counter-exhausted"
     rekey_reader(meter, reader, NEW_EK)

@@ -161,3 +161,21 @@ def test_a_set_longer_than_the_meters_pdu_goes_in_blocks() -> None:
     assert isinstance(event.response, SetResponseNormal)
     assert event.response.result == DataAccessResult.SUCCESS
     assert link.get(1, "0.0.128.0.0.255", 2) == value
+
+
+def test_a_counter_the_store_refuses_mid_association_closes_with_a_refusal() -> None:
+    """A key changed meanwhile (its counters retired) or a failing store: the meter answers an
+    exception-response in clear, records it and closes the link instead of crashing it."""
+    from securemeter.errors import StorageError
+
+    subject = meter()
+    link, _ = associate(subject)
+
+    def refuse(_: bytes) -> object:
+        raise StorageError("counter sap16/ek/1 is retired")
+
+    link.session.connection.receive = refuse  # type: ignore[method-assign]
+    output = link.session.receive(16, 1, GetRequestNormal(0xC1, CLOCK).to_bytes())
+    assert output.close and output.data is not None
+    assert ExceptionResponse.from_bytes(output.data).service_error == ServiceError.OTHER_REASON
+    assert subject.store.logs.records("security")[-1].fields["reason"] == "store-refused"

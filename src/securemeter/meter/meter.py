@@ -19,7 +19,10 @@ from securemeter.apdu.enums import (
     AssociationResult,
     AuthenticationMechanism,
     Conformance,
+    ServiceError,
+    StateError,
 )
+from securemeter.apdu.errors import ExceptionResponse
 from securemeter.apdu.get import GetRequestNormal, GetRequestWithList
 from securemeter.codec.axdr import DoubleLongUnsigned
 from securemeter.codec.identifiers import ApplicationContextName, SecuritySuite
@@ -37,7 +40,7 @@ from securemeter.cosem.association_ln import (
 from securemeter.cosem.base import ChangeEvent, ChangeKind, CosemObject
 from securemeter.cosem.data import DataObject
 from securemeter.cosem.security_setup import SecuritySetup
-from securemeter.errors import CounterExhausted
+from securemeter.errors import CounterExhausted, StorageError
 from securemeter.meter.access import RoleRights, resolve_rights
 from securemeter.meter.config import (
     SERVER_LOGICAL_ADDRESS,
@@ -360,17 +363,30 @@ class MeterSession:
                 client_sap,
             )
             return Output(None, close=True)
-        event = connection.receive(apdu)
-        if isinstance(event, AssociationRequested):
-            return self._associate(client_sap, event)
-        if isinstance(event, ServiceRequested):
-            return self._serve(event)
+        try:
+            event = connection.receive(apdu)
+            if isinstance(event, AssociationRequested):
+                return self._associate(client_sap, event)
+            if isinstance(event, ServiceRequested):
+                return self._serve(event)
+        except (CounterExhausted, StorageError) as exc:
+            return self._cannot_continue(exc, client_sap)
         if isinstance(event, Silence):
             self._refused(event.refusal, event.detail, client_sap)
             self._count_failure(event)
             return Output(None)
         assert isinstance(event, Reply)
         return self._reply(event, client_sap)
+
+    def _cannot_continue(self, exc: CounterExhausted | StorageError, client_sap: int) -> Output:
+        """A counter the association needs is exhausted or retired (a key changed meanwhile),
+        or the store failed: nothing more may be ciphered or accepted under it. Refuse in
+        clear, record it, and close the link."""
+        refusal = Refusal.COUNTER_EXHAUSTED if isinstance(exc, CounterExhausted) else Refusal.STORE
+        self._refused(refusal, str(exc), client_sap)
+        self.closed()
+        answer = ExceptionResponse(StateError.SERVICE_NOT_ALLOWED, ServiceError.OTHER_REASON, None)
+        return Output(answer.to_bytes(), close=True)
 
     def _reply(self, reply: Reply, client_sap: int) -> Output:
         if reply.outcome is Outcome.AUTHENTICATED:

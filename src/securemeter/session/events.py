@@ -87,6 +87,7 @@ class Refusal(Enum):
     UNKNOWN_SAP = "unknown-sap"
     INTERFACE = "interface-not-allowed"
     BUSY = "role-busy"
+    STORE = "store-refused"  # a counter retired by a key change meanwhile, or a failing store
     LOCKED = "interface-locked"  # port lockout (docs/ACCESS.md)
     USER = "user-not-allowed"  # a role with a user list and an unknown or missing user id
 
