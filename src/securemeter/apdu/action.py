@@ -13,6 +13,7 @@ from securemeter.apdu.common import (
     BlockNumberBody,
     ChoiceApdu,
     CosemMethodDescriptor,
+    DataBlockBody,
     DataBlockSA,
     Reader,
     put_count,
@@ -172,22 +173,12 @@ class ActionRequestWithListAndFirstPBlock(ActionRequest):
 
 
 @dataclass(frozen=True, slots=True)
-class ActionRequestWithPBlock(ActionRequest):
+class ActionRequestWithPBlock(DataBlockBody, ActionRequest):
     invoke_id_and_priority: int
     last_block: bool
     block_number: int
     raw_data: bytes
     CHOICE: ClassVar[int] = ActionRequestType.WITH_PBLOCK
-
-    def encode_body(self, out: bytearray) -> None:
-        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
-        DataBlockSA(self.last_block, self.block_number, self.raw_data).encode_into(out)
-
-    @classmethod
-    def decode_body(cls, reader: Reader) -> Self:
-        invoke = reader.u8("invoke-id-and-priority")
-        block = DataBlockSA.decode(reader)
-        return cls(invoke, block.last_block, block.block_number, block.raw_data)
 
 
 # ----------------------------------------------------------------------------- responses
@@ -223,22 +214,12 @@ class ActionResponseNormal(ActionResponse):
 
 
 @dataclass(frozen=True, slots=True)
-class ActionResponseWithPBlock(ActionResponse):
+class ActionResponseWithPBlock(DataBlockBody, ActionResponse):
     invoke_id_and_priority: int
     last_block: bool
     block_number: int
     raw_data: bytes
     CHOICE: ClassVar[int] = ActionResponseType.WITH_PBLOCK
-
-    def encode_body(self, out: bytearray) -> None:
-        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
-        DataBlockSA(self.last_block, self.block_number, self.raw_data).encode_into(out)
-
-    @classmethod
-    def decode_body(cls, reader: Reader) -> Self:
-        invoke = reader.u8("invoke-id-and-priority")
-        block = DataBlockSA.decode(reader)
-        return cls(invoke, block.last_block, block.block_number, block.raw_data)
 
 
 @dataclass(frozen=True, slots=True)

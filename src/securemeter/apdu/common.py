@@ -396,3 +396,25 @@ class BlockNumberBody:
     @classmethod
     def decode_body(cls, reader: Reader) -> Self:
         return cls(reader.u8("invoke-id-and-priority"), reader.u32("block-number"))  # type: ignore[call-arg]
+
+
+class DataBlockBody:
+    """The body of the APDUs that carry an invoke-id and one DataBlock-SA (SET with
+    data-block, ACTION with p-block both ways). A mixin placed before the family class; the
+    variant still declares the four fields."""
+
+    __slots__ = ()
+    invoke_id_and_priority: int
+    last_block: bool
+    block_number: int
+    raw_data: bytes
+
+    def encode_body(self, out: bytearray) -> None:
+        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
+        DataBlockSA(self.last_block, self.block_number, self.raw_data).encode_into(out)
+
+    @classmethod
+    def decode_body(cls, reader: Reader) -> Self:
+        invoke = reader.u8("invoke-id-and-priority")
+        block = DataBlockSA.decode(reader)
+        return cls(invoke, block.last_block, block.block_number, block.raw_data)  # type: ignore[call-arg]

@@ -11,6 +11,7 @@ from securemeter.apdu.common import (
     BlockNumberBody,
     ChoiceApdu,
     CosemAttributeDescriptor,
+    DataBlockBody,
     DataBlockSA,
     Reader,
     SelectiveAccess,
@@ -102,22 +103,12 @@ class SetRequestWithFirstDataBlock(SetRequest):
 
 
 @dataclass(frozen=True, slots=True)
-class SetRequestWithDataBlock(SetRequest):
+class SetRequestWithDataBlock(DataBlockBody, SetRequest):
     invoke_id_and_priority: int
     last_block: bool
     block_number: int
     raw_data: bytes
     CHOICE: ClassVar[int] = SetRequestType.WITH_DATABLOCK
-
-    def encode_body(self, out: bytearray) -> None:
-        put_unsigned(out, self.invoke_id_and_priority, 1, "invoke-id-and-priority")
-        DataBlockSA(self.last_block, self.block_number, self.raw_data).encode_into(out)
-
-    @classmethod
-    def decode_body(cls, reader: Reader) -> Self:
-        invoke = reader.u8("invoke-id-and-priority")
-        block = DataBlockSA.decode(reader)
-        return cls(invoke, block.last_block, block.block_number, block.raw_data)
 
 
 @dataclass(frozen=True, slots=True)
