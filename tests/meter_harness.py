@@ -7,10 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from securemeter.apdu.common import CosemAttributeDescriptor, SelectiveAccess
+from securemeter.apdu.enums import AuthenticationMechanism
 from securemeter.apdu.get import GetRequestNormal
 from securemeter.codec.axdr import Data
 from securemeter.codec.obis import Obis
-from securemeter.meter.config import Interface, MeterConfig, demo_config
+from securemeter.meter.access import ALL, Grant
+from securemeter.meter.config import (
+    Interface,
+    MeterConfig,
+    Protection,
+    RoleConfig,
+    demo_config,
+)
 from securemeter.meter.identity import load_or_create_identity
 from securemeter.meter.meter import Meter, MeterSession
 from securemeter.meter.timekeeping import MeterTime, TestClock
@@ -21,6 +29,27 @@ from securemeter.storage.base import MeterStore
 from securemeter.storage.memory import MemoryStore
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+# Test roles shared by the in-memory security tests: an LLS and an HLS-GMAC reader.
+READ_ALL = (Grant(None, read=frozenset({ALL})),)
+LLS_READER = RoleConfig(
+    sap=2,
+    name="lls-reader",
+    mechanism=AuthenticationMechanism.LOW,
+    protection=Protection.NONE,
+    interfaces=frozenset({Interface.TCP}),
+    grants=READ_ALL,
+    instance=2,
+)
+HLS_READER = RoleConfig(
+    sap=3,
+    name="hls-reader",
+    mechanism=AuthenticationMechanism.HIGH_GMAC,
+    protection=Protection.AUTHENTICATED_ENCRYPTED,
+    interfaces=frozenset({Interface.TCP}),
+    grants=READ_ALL,
+    instance=3,
+)
 
 
 def seeded_random(seed: int = 1):  # type: ignore[no-untyped-def]

@@ -6,11 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from meter_harness import associate, make_meter
+from meter_harness import HLS_READER, LLS_READER, associate, make_meter
 from securemeter.apdu.enums import AuthenticationMechanism, DataAccessResult
 from securemeter.codec.axdr import OctetString
-from securemeter.meter.access import ALL, Grant
-from securemeter.meter.config import PUBLIC_CLIENT, Interface, MeterConfig, Protection, RoleConfig
+from securemeter.meter.config import PUBLIC_CLIENT, Interface, MeterConfig
 from securemeter.session.connection import AssociationProposal
 from securemeter.session.events import (
     AssociationAccepted,
@@ -20,25 +19,6 @@ from securemeter.session.events import (
 )
 from securemeter.session.protection import CipherForm, SecurityContext
 
-READ_ALL = (Grant(None, read=frozenset({ALL})),)
-LLS_READER = RoleConfig(
-    sap=2,
-    name="lls-reader",
-    mechanism=AuthenticationMechanism.LOW,
-    protection=Protection.NONE,
-    interfaces=frozenset({Interface.TCP}),
-    grants=READ_ALL,
-    instance=2,
-)
-HLS_READER = RoleConfig(
-    sap=3,
-    name="hls-reader",
-    mechanism=AuthenticationMechanism.HIGH_GMAC,
-    protection=Protection.AUTHENTICATED_ENCRYPTED,
-    interfaces=frozenset({Interface.TCP}),
-    grants=READ_ALL,
-    instance=3,
-)
 CONFIG = MeterConfig(roles=(PUBLIC_CLIENT, LLS_READER, HLS_READER), load_profile_history_days=1)
 
 

@@ -7,12 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from meter_harness import associate, make_meter
+from meter_harness import HLS_READER, LLS_READER, associate, make_meter
 from securemeter.apdu.enums import AuthenticationMechanism
 from securemeter.codec.axdr import OctetString
 from securemeter.errors import StorageError
-from securemeter.meter.access import ALL, Grant
-from securemeter.meter.config import PUBLIC_CLIENT, Interface, MeterConfig, Protection, RoleConfig
+from securemeter.meter.config import PUBLIC_CLIENT, MeterConfig
 from securemeter.meter.credentials import (
     CredentialsError,
     ImportedCredentials,
@@ -32,25 +31,6 @@ from securemeter.session.protection import SecurityContext
 from securemeter.storage.base import MeterStore, StoredRecord
 from securemeter.storage.memory import MemoryStore
 
-READ_ALL = (Grant(None, read=frozenset({ALL})),)
-LLS_READER = RoleConfig(
-    sap=2,
-    name="lls-reader",
-    mechanism=AuthenticationMechanism.LOW,
-    protection=Protection.NONE,
-    interfaces=frozenset({Interface.TCP}),
-    grants=READ_ALL,
-    instance=2,
-)
-HLS_READER = RoleConfig(
-    sap=3,
-    name="hls-reader",
-    mechanism=AuthenticationMechanism.HIGH_GMAC,
-    protection=Protection.AUTHENTICATED_ENCRYPTED,
-    interfaces=frozenset({Interface.TCP}),
-    grants=READ_ALL,
-    instance=3,
-)
 CONFIG = MeterConfig(roles=(PUBLIC_CLIENT, LLS_READER, HLS_READER), load_profile_history_days=0)
 WITHOUT_ROLES = MeterConfig(roles=(PUBLIC_CLIENT,), load_profile_history_days=0)
 
