@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from securemeter.apdu.common import CosemAttributeDescriptor, SelectiveAccess
@@ -70,8 +70,6 @@ def make_meter(
     identity, _ = load_or_create_identity(store.state, random_bytes)
     config = config or demo_config()
     if history_days is not None:
-        from dataclasses import replace
-
         config = replace(config, load_profile_history_days=history_days)
     meter = Meter(
         config=config,
