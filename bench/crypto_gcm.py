@@ -68,7 +68,8 @@ def seal_aesgcm_cached(plaintext: bytes) -> tuple[bytes, bytes]:
 
 
 def seal_securemeter(plaintext: bytes) -> tuple[bytes, bytes]:
-    return _suite0.gcm_seal(KEY, IV, AAD, plaintext)
+    sealed = _suite0.gcm_seal(KEY, IV, AAD, plaintext)
+    return sealed[:-TAG], sealed[-TAG:]
 
 
 def open_cipher(ciphertext: bytes, tag: bytes) -> bytes:

@@ -4,6 +4,7 @@ outgoing counter ever reused under one EK, exhaustion at 2**32-1 and the public 
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from pathlib import Path
 
@@ -36,7 +37,9 @@ from securemeter.storage import open_store
 from securemeter.storage.base import INVOCATION_COUNTER_LIMIT
 
 SECOND_EK = bytes.fromhex("44" * 16)
-ADMINS: dict[int, Client] = {}
+# Keyed by the meter itself, not id(meter): a later meter may reuse a collected one's id and
+# would then meet an admin client with that meter's counters.
+ADMINS: weakref.WeakKeyDictionary[Meter, Client] = weakref.WeakKeyDictionary()
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ def record_outgoing(meter: Meter) -> list[tuple[str, int]]:
 
 def rekey_reader(meter: Meter, reader: Client, ek: bytes) -> None:
     """The security admin transfers a new EK for the reader (the admin's counters persist)."""
-    admin = ADMINS.setdefault(id(meter), Client.of(meter, ADMIN))
+    admin = ADMINS.setdefault(meter, Client.of(meter, ADMIN))
     link = open_association(meter, admin)
     assert (
         transfer(link, READER, reader.key_encryption_key, [(KeyId.GLOBAL_UNICAST_ENCRYPTION, ek)])

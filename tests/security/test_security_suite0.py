@@ -39,6 +39,11 @@ SERVER_IV = INPUTS["server_system_title"] + INPUTS["invocation_counter"]
 # ----------------------------------------------------------------------------- reference
 
 
+def split(sealed: bytes) -> tuple[bytes, bytes]:
+    """gcm_seal's ciphertext || tag, apart."""
+    return sealed[:-12], sealed[-12:]
+
+
 def reference_seal(key: bytes, iv: bytes, aad: bytes, plaintext: bytes) -> tuple[bytes, bytes]:
     encryptor = Cipher(algorithms.AES(key), modes.GCM(iv)).encryptor()
     encryptor.authenticate_additional_data(aad)
@@ -79,7 +84,9 @@ def test_v1_seal_matches_published_ciphertext_and_tag() -> None:
     vector = VECTORS["ciphered_apdus"][0]
     assert vector["id"] == "V1"
     published = bytes.fromhex(vector["ciphered"])
-    ciphertext, tag = gcm_seal(EK, SERVER_IV, b"\x30" + AK, bytes.fromhex(vector["plaintext"]))
+    ciphertext, tag = split(
+        gcm_seal(EK, SERVER_IV, b"\x30" + AK, bytes.fromhex(vector["plaintext"]))
+    )
     assert ciphertext == published[7:-12]
     assert tag == published[-12:]
 
@@ -94,7 +101,9 @@ def test_v1_open_returns_plaintext() -> None:
 def test_gmac_of_v7_challenge() -> None:
     vector = VECTORS["hls_gmac"][0]
     iv = bytes.fromhex(vector["system_title"] + vector["invocation_counter"])
-    ciphertext, tag = gcm_seal(EK, iv, b"\x10" + AK + bytes.fromhex(vector["challenge"]), b"")
+    ciphertext, tag = split(
+        gcm_seal(EK, iv, b"\x10" + AK + bytes.fromhex(vector["challenge"]), b"")
+    )
     assert ciphertext == b""
     assert tag == bytes.fromhex(vector["response"])[5:]
 
@@ -109,7 +118,7 @@ def test_encrypt_only_matches_v2p_and_ctr_keystream() -> None:
 
 def test_encrypt_only_equals_authenticated_ciphertext() -> None:
     plaintext = bytes(range(40))
-    ciphertext, _ = gcm_seal(EK, SERVER_IV, b"\x30" + AK, plaintext)
+    ciphertext, _ = split(gcm_seal(EK, SERVER_IV, b"\x30" + AK, plaintext))
     assert gcm_encrypt_only(EK, SERVER_IV, plaintext) == ciphertext
 
 
@@ -117,7 +126,7 @@ def test_encrypt_only_equals_authenticated_ciphertext() -> None:
 
 
 def test_bad_tag_raises_authentication_failed_not_invalid_tag() -> None:
-    ciphertext, tag = gcm_seal(EK, SERVER_IV, b"aad", b"payload")
+    ciphertext, tag = split(gcm_seal(EK, SERVER_IV, b"aad", b"payload"))
     bad = bytes((tag[0] ^ 1,)) + tag[1:]
     with pytest.raises(AuthenticationFailed) as caught:
         gcm_open(EK, SERVER_IV, b"aad", ciphertext, bad)
@@ -126,7 +135,7 @@ def test_bad_tag_raises_authentication_failed_not_invalid_tag() -> None:
 
 @pytest.mark.parametrize("size", [0, 4, 11, 13, 16])
 def test_tag_of_wrong_length_is_refused(size: int) -> None:
-    ciphertext, tag = gcm_seal(EK, SERVER_IV, b"", b"payload")
+    ciphertext, tag = split(gcm_seal(EK, SERVER_IV, b"", b"payload"))
     full_tag = tag + bytes(4)
     with pytest.raises(AuthenticationFailed):
         gcm_open(EK, SERVER_IV, b"", ciphertext, full_tag[:size])
@@ -134,7 +143,7 @@ def test_tag_of_wrong_length_is_refused(size: int) -> None:
 
 def test_every_bit_flip_of_ciphertext_tag_and_aad_is_rejected() -> None:
     aad = b"\x30" + AK
-    ciphertext, tag = gcm_seal(EK, SERVER_IV, aad, b"short apdu")
+    ciphertext, tag = split(gcm_seal(EK, SERVER_IV, aad, b"short apdu"))
     for name, value in (("ciphertext", ciphertext), ("tag", tag), ("aad", aad)):
         for bit in range(len(value) * 8):
             flipped = bytearray(value)
@@ -173,7 +182,7 @@ def test_open_compares_tags_with_hmac_compare_digest(monkeypatch: pytest.MonkeyP
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    ciphertext, tag = gcm_seal(EK, SERVER_IV, b"aad", b"payload")
+    ciphertext, tag = split(gcm_seal(EK, SERVER_IV, b"aad", b"payload"))
     assert gcm_open(EK, SERVER_IV, b"aad", ciphertext, tag) == b"payload"
     assert calls == [(tag, tag)]
 
@@ -185,19 +194,19 @@ def test_key_cache_is_bounded_and_results_stay_correct() -> None:
     _suite0.clear_key_cache()
     keys = [bytes((index,)) * 16 for index in range(_suite0._CACHED_KEYS + 10)]
     for key in keys + keys:  # more keys than the cache holds, twice round
-        ciphertext, tag = gcm_seal(key, SERVER_IV, b"a", b"plaintext")
+        ciphertext, tag = split(gcm_seal(key, SERVER_IV, b"a", b"plaintext"))
         assert (ciphertext, tag) == reference_seal(key, SERVER_IV, b"a", b"plaintext")
         assert gcm_open(key, SERVER_IV, b"a", ciphertext, tag) == b"plaintext"
-    info = _suite0._aes_gcm.cache_info()
+    info = _suite0.prepared.cache_info()
     assert info.maxsize == _suite0._CACHED_KEYS
     assert info.currsize == _suite0._CACHED_KEYS
     _suite0.clear_key_cache()
-    assert _suite0._aes_gcm.cache_info().currsize == 0
+    assert _suite0.prepared.cache_info().currsize == 0
 
 
 def test_cache_does_not_confuse_keys() -> None:
-    first = gcm_seal(EK, SERVER_IV, b"", b"same plaintext")
-    second = gcm_seal(AK, SERVER_IV, b"", b"same plaintext")
+    first = split(gcm_seal(EK, SERVER_IV, b"", b"same plaintext"))
+    second = split(gcm_seal(AK, SERVER_IV, b"", b"same plaintext"))
     assert first != second
     with pytest.raises(AuthenticationFailed):
         gcm_open(AK, SERVER_IV, b"", *first)
@@ -213,7 +222,7 @@ blobs = st.binary(max_size=300)
 @settings(deadline=None, max_examples=200)
 @given(key=keys, iv=ivs, aad=blobs, plaintext=blobs)
 def test_seal_equals_reference(key: bytes, iv: bytes, aad: bytes, plaintext: bytes) -> None:
-    assert gcm_seal(key, iv, aad, plaintext) == reference_seal(key, iv, aad, plaintext)
+    assert split(gcm_seal(key, iv, aad, plaintext)) == reference_seal(key, iv, aad, plaintext)
     assert gcm_encrypt_only(key, iv, plaintext) == reference_ctr(key, iv, plaintext)
     assert gcm_decrypt_only(key, iv, reference_ctr(key, iv, plaintext)) == plaintext
 

@@ -63,8 +63,7 @@ def gmac_response(
         raise EncodeError(f"suite 0 authentication keys are {_suite0.KEY_LENGTH} bytes")
     header = bytes((GMAC_SECURITY_CONTROL,)) + invocation_counter.to_bytes(4, "big")
     aad = header[:1] + bytes(authentication_key) + bytes(challenge)
-    _, tag = _suite0.gcm_seal(encryption_key, bytes(system_title) + header[1:], aad, b"")
-    return header + tag
+    return header + _suite0.gcm_seal(encryption_key, bytes(system_title) + header[1:], aad, b"")
 
 
 def parse_gmac_response(raw: bytes) -> GmacResponse:

@@ -20,8 +20,10 @@ SC    GCM plaintext      AAD                 transmitted body
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
-from typing import ClassVar
+from enum import Enum
+from typing import ClassVar, NamedTuple
 
 from securemeter.apdu.ciphered import (
     DEDICATED_CIPHERED_TAGS,
@@ -31,14 +33,7 @@ from securemeter.apdu.ciphered import (
 )
 from securemeter.codec.axdr import decode_length, encode_length
 from securemeter.errors import DecipheringFailed, DecodeError, EncodeError
-from securemeter.security._suite0 import (
-    KEY_LENGTH,
-    TAG_LENGTH,
-    gcm_decrypt_only,
-    gcm_encrypt_only,
-    gcm_open,
-    gcm_seal,
-)
+from securemeter.security._suite0 import KEY_LENGTH, TAG_LENGTH, Suite0Key, prepared
 
 SYSTEM_TITLE_LENGTH = 8
 HEADER_LENGTH = 5  # SC (1) + IC (4)
@@ -52,8 +47,40 @@ GENERAL_DED_CIPHERING = 0xDC
 _CIPHERED_TAGS: dict[int, tuple[int, int]] = {
     plain: (glo, DEDICATED_TAG_FOR_PLAIN[plain]) for plain, glo in GLOBAL_TAG_FOR_PLAIN.items()
 }
-_PLAIN_TAGS = PLAIN_TAG_FOR_CIPHERED
-_DEDICATED_TAGS = DEDICATED_CIPHERED_TAGS | {GENERAL_DED_CIPHERING}
+_PLAIN_TAGS = dict(PLAIN_TAG_FOR_CIPHERED)  # a dict: looked up for every ciphered frame
+DEDICATED_TAGS = DEDICATED_CIPHERED_TAGS | {GENERAL_DED_CIPHERING}
+_GENERAL_TAGS = (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING)
+_SECURITY_HEADER = struct.Struct(">BI")  # security control, invocation counter
+
+
+class CipherForm(Enum):
+    """How an APDU was (or is to be) ciphered; the meter answers in the client's form."""
+
+    GLOBAL = "glo"  # service-specific, global unicast key
+    DEDICATED = "ded"  # service-specific, dedicated key of the association
+    GENERAL_GLOBAL = "general-glo"
+    GENERAL_DEDICATED = "general-ded"
+
+    @property
+    def dedicated(self) -> bool:
+        return self in DEDICATED_FORMS
+
+    @property
+    def general(self) -> bool:
+        return self in GENERAL_FORMS
+
+
+# Sets rather than the properties where every frame asks.
+DEDICATED_FORMS = frozenset((CipherForm.DEDICATED, CipherForm.GENERAL_DEDICATED))
+GENERAL_FORMS = frozenset((CipherForm.GENERAL_GLOBAL, CipherForm.GENERAL_DEDICATED))
+
+
+_FORM_OF_TAG: dict[int, CipherForm] = {
+    tag: CipherForm.DEDICATED if tag in DEDICATED_TAGS else CipherForm.GLOBAL for tag in _PLAIN_TAGS
+} | {
+    GENERAL_GLO_CIPHERING: CipherForm.GENERAL_GLOBAL,
+    GENERAL_DED_CIPHERING: CipherForm.GENERAL_DEDICATED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +139,7 @@ BROADCAST_KEY = SecurityControl.BROADCAST_KEY
 COMPRESSED = SecurityControl.COMPRESSED
 
 
-@dataclass(frozen=True, slots=True)
-class UnprotectedApdu:
+class UnprotectedApdu(NamedTuple):
     """The result of ``unprotect``: what was applied, the sender's counter and the APDU.
 
     ``security_control`` is the received octet, as ``protect`` takes it; ``control`` parses it.
@@ -128,15 +154,15 @@ class UnprotectedApdu:
         return SecurityControl.from_byte(self.security_control)
 
 
-@dataclass(frozen=True, slots=True)
-class DecipheredApdu:
-    """The result of ``decipher_apdu``."""
+class DecipheredApdu(NamedTuple):
+    """The result of ``decipher_apdu`` (a named tuple: one is built for every frame)."""
 
     tag: int  # the ciphered APDU's own tag (0xC8, 0xDB ...)
     system_title: bytes  # the sender's system title the IV was built from
     security_control: int  # the received octet; ``control`` parses it
     invocation_counter: int
     apdu: bytes
+    form: CipherForm  # the form the sender used (the meter answers in the same)
 
     @property
     def control(self) -> SecurityControl:
@@ -164,86 +190,110 @@ def plain_tag(ciphered: int) -> int:
 
 def is_dedicated(tag: int) -> bool:
     """Whether a ciphered APDU tag uses the dedicated key (ded- and general-ded forms)."""
-    return tag in _DEDICATED_TAGS
+    return tag in DEDICATED_TAGS
+
+
+# The first octets ``decipher_apdu`` handles (looked up for every received APDU).
+CIPHERED_TAGS = frozenset(_FORM_OF_TAG)
 
 
 def is_ciphered(tag: int) -> bool:
     """Whether ``decipher_apdu`` handles an APDU starting with ``tag``."""
-    return tag in _PLAIN_TAGS or tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING)
+    return tag in CIPHERED_TAGS
 
 
 # ----------------------------------------------------------------------------- outer framing
+
+
+def _length(length: int) -> bytes:
+    return bytes((length,)) if length < 0x80 else encode_length(length)
 
 
 def encode_service_specific(tag: int, security_header_and_payload: bytes) -> bytes:
     """``tag || A-XDR length || security header and payload``."""
     if tag not in _PLAIN_TAGS:
         raise EncodeError(f"0x{tag:02X} is not a service-specific ciphered APDU tag")
-    return (
-        bytes((tag,))
-        + encode_length(len(security_header_and_payload))
-        + bytes(security_header_and_payload)
-    )
-
-
-def decode_service_specific(raw: bytes) -> tuple[int, bytes]:
-    """Return (tag, security header and payload); the length must cover exactly the rest."""
-    if not raw:
-        raise DecodeError("empty ciphered APDU")
-    tag = raw[0]
-    if tag not in _PLAIN_TAGS:
-        raise DecodeError(f"0x{tag:02X} is not a service-specific ciphered APDU tag")
-    length, offset = decode_length(raw, 1)
-    if offset + length != len(raw):
-        raise DecodeError(f"length {length} does not match the {len(raw) - offset} octets left")
-    return tag, bytes(raw[offset:])
+    payload = bytes(security_header_and_payload)
+    return bytes((tag,)) + _length(len(payload)) + payload
 
 
 def encode_general_ciphering(
     tag: int, system_title: bytes, security_header_and_payload: bytes
 ) -> bytes:
     """General-glo (0xDB) or general-ded (0xDC): ``tag || len || ST || len || payload``."""
-    if tag not in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING):
+    if tag not in _GENERAL_TAGS:
         raise EncodeError(f"0x{tag:02X} is not general-glo- or general-ded-ciphering")
-    return (
-        bytes((tag,))
-        + encode_length(len(system_title))
-        + bytes(system_title)
-        + encode_length(len(security_header_and_payload))
-        + bytes(security_header_and_payload)
-    )
+    title = bytes(system_title)
+    payload = bytes(security_header_and_payload)
+    return bytes((tag,)) + _length(len(title)) + title + _length(len(payload)) + payload
+
+
+def _unframe(raw: bytes) -> tuple[int, bytes, int]:
+    """(tag, carried system title or b"", offset of the security header) of a ciphered APDU;
+    the length must cover exactly the rest. Raises DecodeError."""
+    size = len(raw)
+    if size < 2:
+        raise DecodeError("empty ciphered APDU" if not size else "truncated ciphered APDU")
+    tag = raw[0]
+    title = b""
+    offset = 1
+    if tag in _GENERAL_TAGS:
+        title_length = raw[1]
+        if title_length < 0x80:  # the common case without a call: a short title
+            offset = 2
+        else:
+            title_length, offset = decode_length(raw, 1)
+        end = offset + title_length
+        if end > size:
+            raise DecodeError("truncated system title")
+        title = raw[offset:end]
+        offset = end
+    elif tag not in _PLAIN_TAGS:
+        raise DecodeError(f"0x{tag:02X} is not a ciphered APDU tag")
+    if offset < size and raw[offset] < 0x80:
+        length = raw[offset]
+        offset += 1
+    else:
+        length, offset = decode_length(raw, offset)
+    if offset + length != size:
+        raise DecodeError(f"length {length} does not match the {size - offset} octets left")
+    return tag, title, offset
+
+
+def decode_service_specific(raw: bytes) -> tuple[int, bytes]:
+    """Return (tag, security header and payload); the length must cover exactly the rest."""
+    raw = bytes(raw)
+    if raw and raw[0] in _GENERAL_TAGS:
+        raise DecodeError(f"0x{raw[0]:02X} is not a service-specific ciphered APDU tag")
+    tag, _, offset = _unframe(raw)
+    return tag, raw[offset:]
 
 
 def decode_general_ciphering(raw: bytes) -> tuple[int, bytes, bytes]:
     """Return (tag, system title, security header and payload) of a 0xDB/0xDC APDU."""
-    if not raw:
-        raise DecodeError("empty ciphered APDU")
-    tag = raw[0]
-    if tag not in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING):
-        raise DecodeError(f"0x{tag:02X} is not general-glo- or general-ded-ciphering")
-    title_length, offset = decode_length(raw, 1)
-    end = offset + title_length
-    if end > len(raw):
-        raise DecodeError("truncated system title")
-    system_title = bytes(raw[offset:end])
-    length, offset = decode_length(raw, end)
-    if offset + length != len(raw):
-        raise DecodeError(f"length {length} does not match the {len(raw) - offset} octets left")
-    return tag, system_title, bytes(raw[offset:])
+    raw = bytes(raw)
+    if raw and raw[0] not in _GENERAL_TAGS:
+        raise DecodeError(f"0x{raw[0]:02X} is not general-glo- or general-ded-ciphering")
+    tag, title, offset = _unframe(raw)
+    return tag, title, raw[offset:]
 
 
 # ----------------------------------------------------------------------------- protect
 
 
-def _supported_control(security_control: int) -> SecurityControl:
-    control = SecurityControl.from_byte(security_control)
-    if control.suite != SUPPORTED_SUITE:
-        raise EncodeError(f"security suite {control.suite} is not supported")
-    if control.compressed:
-        raise EncodeError("compression is not supported")
-    if not (control.authenticated or control.encrypted):
-        raise EncodeError("security control applies neither authentication nor encryption")
-    return control
+def _control_refusal(value: int) -> str | None:
+    """Why suite 0 cannot apply or remove security control ``value``, or None."""
+    if value & SecurityControl.SUITE_MASK != SUPPORTED_SUITE:
+        return f"security suite {value & SecurityControl.SUITE_MASK} is not supported"
+    if value & COMPRESSED:
+        return "compression is not supported"
+    if not value & AUTHENTICATED_ENCRYPTED:
+        return "security control applies neither authentication nor encryption"
+    return None
+
+
+# Looked up for every frame rather than recomputed.
+_CONTROL_REFUSALS = tuple(_control_refusal(value) for value in range(256))
 
 
 def protect(
@@ -260,27 +310,102 @@ def protect(
     broadcast key. ``authentication_key`` is used only when SC has the authentication bit.
     Bad arguments raise EncodeError.
     """
-    try:
-        control = _supported_control(security_control)
-    except DecodeError as exc:
-        raise EncodeError(str(exc)) from exc
+    return _protect(
+        security_control,
+        bytes(system_title),
+        invocation_counter,
+        prepared(bytes(encryption_key)),
+        bytes(authentication_key),
+        bytes(apdu),
+    )
+
+
+def _protect(
+    security_control: int,
+    system_title: bytes,
+    invocation_counter: int,
+    key: Suite0Key,
+    authentication_key: bytes,
+    apdu: bytes,
+) -> bytes:
+    """``protect`` with the encryption key prepared (the one implementation of it)."""
+    if not 0 <= security_control <= 0xFF:
+        raise EncodeError(f"security control {security_control} is not one octet")
+    refusal = _CONTROL_REFUSALS[security_control]
+    if refusal is not None:
+        raise EncodeError(refusal)
     if len(system_title) != SYSTEM_TITLE_LENGTH:
         raise EncodeError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
     if not 0 <= invocation_counter <= MAX_INVOCATION_COUNTER:
         raise EncodeError(f"invocation counter {invocation_counter} is not a 32-bit unsigned")
-    if control.authenticated and len(authentication_key) != KEY_LENGTH:
-        raise EncodeError(f"suite 0 authentication keys are {KEY_LENGTH} bytes")
     if not apdu:
         raise EncodeError("nothing to protect: empty APDU")
-    header = bytes((security_control,)) + invocation_counter.to_bytes(4, "big")
-    iv = bytes(system_title) + header[1:]
-    if control.authenticated and control.encrypted:
-        ciphertext, tag = gcm_seal(encryption_key, iv, header[:1] + authentication_key, apdu)
-        return header + ciphertext + tag
-    if control.authenticated:
-        _, tag = gcm_seal(encryption_key, iv, header[:1] + authentication_key + apdu, b"")
-        return header + bytes(apdu) + tag
-    return header + gcm_encrypt_only(encryption_key, iv, apdu)
+    header = _SECURITY_HEADER.pack(security_control, invocation_counter)
+    iv = system_title + header[1:]
+    if not security_control & AUTHENTICATED:
+        return header + key.counter_mode(iv, apdu)
+    if len(authentication_key) != KEY_LENGTH:
+        raise EncodeError(f"suite 0 authentication keys are {KEY_LENGTH} bytes")
+    if security_control & ENCRYPTED:
+        return header + key.seal(iv, header[:1] + authentication_key, apdu)
+    return header + apdu + key.seal(iv, header[:1] + authentication_key + apdu, b"")
+
+
+def _unprotect(
+    raw: bytes,
+    start: int,
+    system_title: bytes,
+    key: Suite0Key,
+    authentication_key: bytes,
+    broadcast_key: Suite0Key | None,
+    allow_encryption_only: bool,
+) -> tuple[int, int, bytes]:
+    """``unprotect`` of ``raw[start:]`` without copying it first, with the key prepared (the one
+    implementation of it): (security control, invocation counter, APDU)."""
+    if len(raw) - start < HEADER_LENGTH:
+        raise DecipheringFailed("truncated security header")
+    security_control, invocation_counter = _SECURITY_HEADER.unpack_from(raw, start)
+    refusal = _CONTROL_REFUSALS[security_control]
+    if refusal is not None:
+        raise DecipheringFailed(refusal)
+    authenticated = security_control & AUTHENTICATED
+    if not authenticated and not allow_encryption_only:
+        raise DecipheringFailed("unauthenticated (encryption-only) payload refused")
+    if security_control & BROADCAST_KEY:
+        if broadcast_key is None:
+            raise DecipheringFailed("broadcast key requested but none is available")
+        key = broadcast_key
+    # A misconfigured context or a bad general-glo title, not a bad tag.
+    if len(system_title) != SYSTEM_TITLE_LENGTH:
+        raise DecipheringFailed(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
+    body = start + HEADER_LENGTH
+    iv = system_title + raw[start + 1 : body]
+    if not authenticated:
+        if len(raw) == body:
+            raise DecipheringFailed("empty ciphertext")
+        return security_control, invocation_counter, key.counter_mode(iv, raw[body:])
+    if len(authentication_key) != KEY_LENGTH:
+        raise DecipheringFailed(f"suite 0 keys are {KEY_LENGTH} bytes")
+    tag_start = len(raw) - TAG_LENGTH
+    if tag_start <= body:
+        raise DecipheringFailed("payload too short for an APDU and its tag")
+    payload = raw[body:tag_start]
+    aad = raw[start : start + 1] + authentication_key
+    if security_control & ENCRYPTED:
+        return (
+            security_control,
+            invocation_counter,
+            key.open(iv, aad, payload, raw[tag_start:]),
+        )
+    key.open(iv, aad + payload, b"", raw[tag_start:])
+    return security_control, invocation_counter, payload
+
+
+def _prepared_or_refused(key: bytes) -> Suite0Key:
+    try:
+        return prepared(bytes(key))
+    except EncodeError as exc:
+        raise DecipheringFailed(str(exc)) from exc
 
 
 def unprotect(
@@ -302,47 +427,19 @@ def unprotect(
     (the security policy must then be checked by the caller anyway). SC bit 6 selects
     ``broadcast_encryption_key``; without one such payloads are refused.
     """
-    raw = bytes(security_header_and_payload)
-    if len(raw) < HEADER_LENGTH:
-        raise DecipheringFailed("truncated security header")
-    control = SecurityControl.from_byte(raw[0])
-    if control.suite != SUPPORTED_SUITE:
-        raise DecipheringFailed(f"security suite {control.suite} is not supported")
-    if control.compressed:
-        raise DecipheringFailed("compression is not supported")
-    if not (control.authenticated or control.encrypted):
-        raise DecipheringFailed("security control applies neither authentication nor encryption")
-    if not control.authenticated and not allow_encryption_only:
-        raise DecipheringFailed("unauthenticated (encryption-only) payload refused")
-    if control.broadcast_key:
-        if broadcast_encryption_key is None:
-            raise DecipheringFailed("broadcast key requested but none is available")
-        encryption_key = broadcast_encryption_key
-    # Key and title sizes: a misconfigured context or a bad general-glo title, not a bad tag.
-    if len(system_title) != SYSTEM_TITLE_LENGTH:
-        raise DecipheringFailed(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
-    if len(encryption_key) != KEY_LENGTH or (
-        control.authenticated and len(authentication_key) != KEY_LENGTH
-    ):
-        raise DecipheringFailed(f"suite 0 keys are {KEY_LENGTH} bytes")
-    iv = bytes(system_title) + raw[1:HEADER_LENGTH]
-    invocation_counter = int.from_bytes(raw[1:HEADER_LENGTH], "big")
-    body = raw[HEADER_LENGTH:]
-    if not control.authenticated:
-        if not body:
-            raise DecipheringFailed("empty ciphertext")
-        apdu = gcm_decrypt_only(encryption_key, iv, body)
-        return UnprotectedApdu(raw[0], invocation_counter, apdu)
-    if len(body) <= TAG_LENGTH:
-        raise DecipheringFailed("payload too short for an APDU and its tag")
-    payload, tag = body[:-TAG_LENGTH], body[-TAG_LENGTH:]
-    aad = raw[:1] + authentication_key
-    if control.encrypted:
-        apdu = gcm_open(encryption_key, iv, aad, payload, tag)
-    else:
-        gcm_open(encryption_key, iv, aad + payload, b"", tag)
-        apdu = payload
-    return UnprotectedApdu(raw[0], invocation_counter, apdu)
+    return UnprotectedApdu(
+        *_unprotect(
+            bytes(security_header_and_payload),
+            0,
+            bytes(system_title),
+            _prepared_or_refused(encryption_key),
+            bytes(authentication_key),
+            None
+            if broadcast_encryption_key is None
+            else _prepared_or_refused(broadcast_encryption_key),
+            allow_encryption_only,
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- whole APDUs
@@ -360,23 +457,43 @@ def cipher_apdu(
     dedicated: bool = False,
 ) -> bytes:
     """Protect ``apdu`` and frame it: glo-/ded- service-specific, or general-glo/-ded."""
+    return seal_apdu(
+        bytes(apdu),
+        security_control,
+        bytes(system_title),
+        invocation_counter,
+        prepared(bytes(encryption_key)),
+        bytes(authentication_key),
+        general,
+        dedicated,
+    )
+
+
+def seal_apdu(
+    apdu: bytes,
+    security_control: int,
+    system_title: bytes,
+    invocation_counter: int,
+    key: Suite0Key,
+    authentication_key: bytes,
+    general: bool,
+    dedicated: bool,
+) -> bytes:
+    """``cipher_apdu`` with the key prepared (``_suite0.prepared``) and bytes arguments: the
+    one implementation, called directly for every frame of an association."""
     if not apdu:
         raise EncodeError("nothing to protect: empty APDU")
-    if general:
-        tag = GENERAL_DED_CIPHERING if dedicated else GENERAL_GLO_CIPHERING
-    else:
-        tag = ciphered_tag(apdu[0], dedicated=dedicated)
-    payload = protect(
-        security_control,
-        system_title,
-        invocation_counter,
-        encryption_key,
-        authentication_key,
-        apdu,
+    payload = _protect(
+        security_control, system_title, invocation_counter, key, authentication_key, apdu
     )
     if general:
-        return encode_general_ciphering(tag, system_title, payload)
-    return encode_service_specific(tag, payload)
+        # _protect checked the title: eight octets, so its length is one octet.
+        tag = GENERAL_DED_CIPHERING if dedicated else GENERAL_GLO_CIPHERING
+        prefix = bytes((tag, SYSTEM_TITLE_LENGTH)) + system_title
+    else:
+        prefix = bytes((ciphered_tag(apdu[0], dedicated=dedicated),))
+    size = len(payload)
+    return prefix + (bytes((size,)) if size < 0x80 else encode_length(size)) + payload
 
 
 def decipher_apdu(
@@ -395,14 +512,30 @@ def decipher_apdu(
     must otherwise equal it (an empty carried title, sent by some meters, means "the known
     one"). Choose ``encryption_key`` with ``is_dedicated(ciphered[0])``.
     """
+    return open_apdu(
+        bytes(ciphered),
+        None if system_title is None else bytes(system_title),
+        _prepared_or_refused(encryption_key),
+        bytes(authentication_key),
+        None
+        if broadcast_encryption_key is None
+        else _prepared_or_refused(broadcast_encryption_key),
+        allow_encryption_only,
+    )
+
+
+def open_apdu(
+    raw: bytes,
+    system_title: bytes | None,
+    key: Suite0Key,
+    authentication_key: bytes,
+    broadcast_key: Suite0Key | None,
+    allow_encryption_only: bool,
+) -> DecipheredApdu:
+    """``decipher_apdu`` with the keys prepared (``_suite0.prepared``) and bytes arguments: the
+    one implementation, called directly for every frame of an association."""
     try:
-        if ciphered and ciphered[0] in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING):
-            tag, carried_title, payload = decode_general_ciphering(ciphered)
-            expected_plain_tag: int | None = None
-        else:
-            tag, payload = decode_service_specific(ciphered)
-            carried_title = b""
-            expected_plain_tag = plain_tag(tag)
+        tag, carried_title, start = _unframe(raw)
     except DecodeError as exc:
         raise DecipheringFailed(f"malformed ciphered APDU: {exc}") from exc
     if carried_title:
@@ -410,29 +543,28 @@ def decipher_apdu(
             raise DecipheringFailed("system title differs from the associated peer's")
         sender_title = carried_title
     elif system_title is not None:
-        sender_title = bytes(system_title)
+        sender_title = system_title
     else:
         raise DecipheringFailed("the sender's system title is unknown")
-    result = unprotect(
-        payload,
+    security_control, invocation_counter, apdu = _unprotect(
+        raw,
+        start,
         sender_title,
-        encryption_key,
+        key,
         authentication_key,
-        broadcast_encryption_key=broadcast_encryption_key,
-        allow_encryption_only=allow_encryption_only,
+        broadcast_key,
+        allow_encryption_only,
     )
     # The outer tag is not authenticated: it must agree with the protected APDU inside.
-    if expected_plain_tag is not None and result.apdu[0] != expected_plain_tag:
+    expected_plain_tag = _PLAIN_TAGS.get(tag)
+    if expected_plain_tag is not None and apdu[0] != expected_plain_tag:
         raise DecipheringFailed(
-            f"0x{tag:02X} must carry an APDU of tag 0x{expected_plain_tag:02X}, "
-            f"not 0x{result.apdu[0]:02X}"
+            f"0x{tag:02X} must carry an APDU of tag 0x{expected_plain_tag:02X}, not 0x{apdu[0]:02X}"
         )
-    return DecipheredApdu(
-        tag=tag,
-        system_title=sender_title,
-        security_control=result.security_control,
-        invocation_counter=result.invocation_counter,
-        apdu=result.apdu,
+    # tuple.__new__ skips the named tuple's Python-level __new__ (one call less per frame).
+    return tuple.__new__(
+        DecipheredApdu,
+        (tag, sender_title, security_control, invocation_counter, apdu, _FORM_OF_TAG[tag]),
     )
 
 
@@ -440,12 +572,18 @@ __all__ = [
     "AUTHENTICATED",
     "AUTHENTICATED_ENCRYPTED",
     "BROADCAST_KEY",
+    "CIPHERED_TAGS",
     "COMPRESSED",
+    "DEDICATED_FORMS",
+    "DEDICATED_TAGS",
     "ENCRYPTED",
     "GENERAL_DED_CIPHERING",
+    "GENERAL_FORMS",
     "GENERAL_GLO_CIPHERING",
+    "CipherForm",
     "DecipheredApdu",
     "SecurityControl",
+    "Suite0Key",
     "UnprotectedApdu",
     "cipher_apdu",
     "ciphered_tag",
@@ -456,7 +594,10 @@ __all__ = [
     "encode_service_specific",
     "is_ciphered",
     "is_dedicated",
+    "open_apdu",
     "plain_tag",
+    "prepared",
     "protect",
+    "seal_apdu",
     "unprotect",
 ]

@@ -83,7 +83,7 @@ from securemeter.security.hls import (
     verify_password,
 )
 from securemeter.security.policy import SecurityPolicy, request_satisfies
-from securemeter.security.protect import is_ciphered
+from securemeter.security.protect import CIPHERED_TAGS, is_ciphered
 from securemeter.session.blocks import (
     BlockReassembler,
     BlockSegmenter,
@@ -109,6 +109,7 @@ from securemeter.session.events import (
     AuthenticationFailed as AuthenticationFailedEvent,
 )
 from securemeter.session.protection import (
+    MAX_CIPHERING_OVERHEAD,
     CipherForm,
     SecurityContext,
     ciphering_overhead,
@@ -253,7 +254,7 @@ class Connection:
         self._request_security_control = None
         frame_counter: int | None = None
         prior_counter: int | None = None
-        if is_ciphered(tag):
+        if tag in CIPHERED_TAGS:
             security = self._security
             if security is None:
                 return self._exception(
@@ -278,10 +279,13 @@ class Connection:
                     ServiceError.DECIPHERING_ERROR,
                     counts_as_failure=True,
                 )
-            prior_counter = security.last_incoming()
+            if self.state is AssociationState.AUTHENTICATING:
+                prior_counter = security.last_incoming()  # pass 3 may need to roll back to it
             frame_counter = deciphered.invocation_counter
-            authenticated = bool(deciphered.security_control & 0x10)
-            if authenticated and (refused := self._accept_counter(frame_counter)) is not None:
+            if (
+                deciphered.security_control & 0x10
+                and (refused := self._accept_counter(frame_counter)) is not None
+            ):
                 return refused
             raw = deciphered.apdu
             self._request_form = deciphered.form
@@ -721,7 +725,10 @@ class Connection:
             raise LocalProtocolError("no association to answer in")
         if isinstance(response, _GET_RESPONSES):
             encoded = response.to_bytes()
-            if len(encoded) > self._room():
+            if (
+                len(encoded) > self._peer_max_pdu - MAX_CIPHERING_OVERHEAD
+                and len(encoded) > self._room()
+            ):
                 return self._start_get_blocks(response)
             return Reply(self._protect(encoded), Outcome.ANSWERED)
         if isinstance(response, SetResponseNormal) and self._last_request_block:

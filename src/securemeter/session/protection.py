@@ -10,29 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 
 from securemeter.errors import DecipheringFailed
 from securemeter.security.protect import (
-    GENERAL_DED_CIPHERING,
-    GENERAL_GLO_CIPHERING,
-    cipher_apdu,
-    decipher_apdu,
-    is_dedicated,
+    DEDICATED_FORMS,
+    DEDICATED_TAGS,
+    GENERAL_FORMS,
+    CipherForm,
+    DecipheredApdu,
+    open_apdu,
+    prepared,
+    seal_apdu,
 )
-
-
-class CipherForm(Enum):
-    """How an APDU was (or is to be) ciphered; the meter answers in the client's form."""
-
-    GLOBAL = "glo"  # service-specific, global unicast key
-    DEDICATED = "ded"  # service-specific, dedicated key of the association
-    GENERAL_GLOBAL = "general-glo"
-    GENERAL_DEDICATED = "general-ded"
-
-    @property
-    def dedicated(self) -> bool:
-        return self in (CipherForm.DEDICATED, CipherForm.GENERAL_DEDICATED)
 
 
 @dataclass(slots=True)
@@ -50,15 +39,7 @@ class SecurityContext:
     security_suite: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Deciphered:
-    apdu: bytes
-    security_control: int
-    invocation_counter: int
-    form: CipherForm
-
-
-def decipher(raw: bytes, context: SecurityContext) -> Deciphered:
+def decipher(raw: bytes, context: SecurityContext) -> DecipheredApdu:
     """Authenticate (where the SC says so) and decipher one ciphered APDU.
 
     Raises DecipheringFailed or AuthenticationFailed. The caller records the counter
@@ -67,25 +48,17 @@ def decipher(raw: bytes, context: SecurityContext) -> Deciphered:
     """
     if context.peer_system_title is None:
         raise DecipheringFailed("no peer system title known for this association")
-    dedicated = bool(raw) and is_dedicated(raw[0])
-    if dedicated and context.dedicated_key is None:
-        raise DecipheringFailed("dedicated ciphering without a dedicated key")
-    deciphered = decipher_apdu(
-        raw,
-        system_title=context.peer_system_title,
-        encryption_key=context.dedicated_key
-        if dedicated and context.dedicated_key
-        else context.encryption_key,
-        authentication_key=context.authentication_key,
-        allow_encryption_only=True,
+    key = context.encryption_key
+    if raw and raw[0] in DEDICATED_TAGS:
+        if context.dedicated_key is None:
+            raise DecipheringFailed("dedicated ciphering without a dedicated key")
+        key = context.dedicated_key
+    deciphered = open_apdu(
+        raw, context.peer_system_title, prepared(key), context.authentication_key, None, True
     )
     if deciphered.security_control & 0x0F != context.security_suite:
         raise DecipheringFailed("security suite differs from the association's")
-    general = deciphered.tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING)
-    form = _FORMS[(general, dedicated)]
-    return Deciphered(
-        deciphered.apdu, deciphered.security_control, deciphered.invocation_counter, form
-    )
+    return deciphered
 
 
 def encipher(
@@ -93,19 +66,20 @@ def encipher(
 ) -> bytes:
     """Cipher one APDU under the next outgoing counter, in the given form."""
     key = context.encryption_key
-    if form.dedicated:
+    dedicated = form in DEDICATED_FORMS
+    if dedicated:
         if context.dedicated_key is None:
             raise DecipheringFailed("dedicated ciphering without a dedicated key")
         key = context.dedicated_key
-    return cipher_apdu(
+    return seal_apdu(
         apdu,
-        security_control=security_control,
-        system_title=context.local_system_title,
-        invocation_counter=context.next_outgoing(),
-        encryption_key=key,
-        authentication_key=context.authentication_key,
-        general=form in (CipherForm.GENERAL_GLOBAL, CipherForm.GENERAL_DEDICATED),
-        dedicated=form.dedicated,
+        security_control,
+        context.local_system_title,
+        context.next_outgoing(),
+        prepared(key),
+        context.authentication_key,
+        form in GENERAL_FORMS,
+        dedicated,
     )
 
 
@@ -113,14 +87,22 @@ def ciphering_overhead(form: CipherForm, security_control: int) -> int:
     """The most octets ciphering adds to an APDU (for block sizing)."""
     tag_length = 12 if security_control & 0x10 else 0
     overhead = 1 + 3 + 5 + tag_length  # tag, length (up to 3 octets), SC + IC, GCM tag
-    if form in (CipherForm.GENERAL_GLOBAL, CipherForm.GENERAL_DEDICATED):
+    if form.general:
         overhead += 9  # system title and its length
     return overhead
 
 
-_FORMS = {
-    (False, False): CipherForm.GLOBAL,
-    (False, True): CipherForm.DEDICATED,
-    (True, False): CipherForm.GENERAL_GLOBAL,
-    (True, True): CipherForm.GENERAL_DEDICATED,
-}
+# The most any form and security control add (answers shorter than the PDU size minus this
+# fit without working out the exact overhead).
+MAX_CIPHERING_OVERHEAD = ciphering_overhead(CipherForm.GENERAL_DEDICATED, 0x30)
+
+
+__all__ = [
+    "MAX_CIPHERING_OVERHEAD",
+    "CipherForm",
+    "DecipheredApdu",
+    "SecurityContext",
+    "ciphering_overhead",
+    "decipher",
+    "encipher",
+]
