@@ -1,9 +1,14 @@
 """Protection of xDLMS APDUs with security suite 0 (Green Book, glo-/ded- ciphering).
 
-``protect`` builds the security header and payload ``SC || IC || (C or P) || [T]``;
-``unprotect`` checks and reverses it. ``cipher_apdu``/``decipher_apdu`` add the outer framing:
-the service-specific form (``tag || length || payload``, e.g. 0xC8 glo-get-request) or the
-general form (``0xDB/0xDC || len(ST) || ST || length || payload``).
+``cipher_apdu`` protects an APDU and frames it: the security header and payload
+``SC || IC || (C or P) || [T]`` inside the service-specific form (``tag || length ||
+payload``, e.g. 0xC8 glo-get-request) or the general form (``0xDB/0xDC || len(ST) || ST ||
+length || payload``); ``decipher_apdu`` checks and reverses it. ``protect``/``unprotect`` do
+the same for the bare payload (that of the general form).
+
+One implementation each way: ``seal_apdu`` and ``open_apdu``, which take keys prepared once
+(``prepared``: the AES key schedule) and bytes; an association calls them for every frame,
+the other functions check and convert their arguments and call them.
 
 The system title and invocation counter are always the **sender's**: they form the GCM IV.
 
@@ -296,6 +301,13 @@ def _control_refusal(value: int) -> str | None:
 _CONTROL_REFUSALS = tuple(_control_refusal(value) for value in range(256))
 
 
+def _prepared_or_refused(key: bytes) -> Suite0Key:
+    try:
+        return prepared(bytes(key))
+    except EncodeError as exc:
+        raise DecipheringFailed(str(exc)) from exc
+
+
 def protect(
     security_control: int,
     system_title: bytes,
@@ -308,104 +320,19 @@ def protect(
 
     ``encryption_key`` is the key the SC selects: the global unicast, dedicated or (bit 6 set)
     broadcast key. ``authentication_key`` is used only when SC has the authentication bit.
-    Bad arguments raise EncodeError.
+    Bad arguments raise EncodeError. (The payload of the general-ciphering form.)
     """
-    return _protect(
-        security_control,
-        bytes(system_title),
-        invocation_counter,
-        prepared(bytes(encryption_key)),
-        bytes(authentication_key),
-        bytes(apdu),
+    title = bytes(system_title)
+    framed = cipher_apdu(
+        apdu,
+        security_control=security_control,
+        system_title=title,
+        invocation_counter=invocation_counter,
+        encryption_key=encryption_key,
+        authentication_key=authentication_key,
+        general=True,
     )
-
-
-def _protect(
-    security_control: int,
-    system_title: bytes,
-    invocation_counter: int,
-    key: Suite0Key,
-    authentication_key: bytes,
-    apdu: bytes,
-) -> bytes:
-    """``protect`` with the encryption key prepared (the one implementation of it)."""
-    if not 0 <= security_control <= 0xFF:
-        raise EncodeError(f"security control {security_control} is not one octet")
-    refusal = _CONTROL_REFUSALS[security_control]
-    if refusal is not None:
-        raise EncodeError(refusal)
-    if len(system_title) != SYSTEM_TITLE_LENGTH:
-        raise EncodeError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
-    if not 0 <= invocation_counter <= MAX_INVOCATION_COUNTER:
-        raise EncodeError(f"invocation counter {invocation_counter} is not a 32-bit unsigned")
-    if not apdu:
-        raise EncodeError("nothing to protect: empty APDU")
-    header = _SECURITY_HEADER.pack(security_control, invocation_counter)
-    iv = system_title + header[1:]
-    if not security_control & AUTHENTICATED:
-        return header + key.counter_mode(iv, apdu)
-    if len(authentication_key) != KEY_LENGTH:
-        raise EncodeError(f"suite 0 authentication keys are {KEY_LENGTH} bytes")
-    if security_control & ENCRYPTED:
-        return header + key.seal(iv, header[:1] + authentication_key, apdu)
-    return header + apdu + key.seal(iv, header[:1] + authentication_key + apdu, b"")
-
-
-def _unprotect(
-    raw: bytes,
-    start: int,
-    system_title: bytes,
-    key: Suite0Key,
-    authentication_key: bytes,
-    broadcast_key: Suite0Key | None,
-    allow_encryption_only: bool,
-) -> tuple[int, int, bytes]:
-    """``unprotect`` of ``raw[start:]`` without copying it first, with the key prepared (the one
-    implementation of it): (security control, invocation counter, APDU)."""
-    if len(raw) - start < HEADER_LENGTH:
-        raise DecipheringFailed("truncated security header")
-    security_control, invocation_counter = _SECURITY_HEADER.unpack_from(raw, start)
-    refusal = _CONTROL_REFUSALS[security_control]
-    if refusal is not None:
-        raise DecipheringFailed(refusal)
-    authenticated = security_control & AUTHENTICATED
-    if not authenticated and not allow_encryption_only:
-        raise DecipheringFailed("unauthenticated (encryption-only) payload refused")
-    if security_control & BROADCAST_KEY:
-        if broadcast_key is None:
-            raise DecipheringFailed("broadcast key requested but none is available")
-        key = broadcast_key
-    # A misconfigured context or a bad general-glo title, not a bad tag.
-    if len(system_title) != SYSTEM_TITLE_LENGTH:
-        raise DecipheringFailed(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
-    body = start + HEADER_LENGTH
-    iv = system_title + raw[start + 1 : body]
-    if not authenticated:
-        if len(raw) == body:
-            raise DecipheringFailed("empty ciphertext")
-        return security_control, invocation_counter, key.counter_mode(iv, raw[body:])
-    if len(authentication_key) != KEY_LENGTH:
-        raise DecipheringFailed(f"suite 0 keys are {KEY_LENGTH} bytes")
-    tag_start = len(raw) - TAG_LENGTH
-    if tag_start <= body:
-        raise DecipheringFailed("payload too short for an APDU and its tag")
-    payload = raw[body:tag_start]
-    aad = raw[start : start + 1] + authentication_key
-    if security_control & ENCRYPTED:
-        return (
-            security_control,
-            invocation_counter,
-            key.open(iv, aad, payload, raw[tag_start:]),
-        )
-    key.open(iv, aad + payload, b"", raw[tag_start:])
-    return security_control, invocation_counter, payload
-
-
-def _prepared_or_refused(key: bytes) -> Suite0Key:
-    try:
-        return prepared(bytes(key))
-    except EncodeError as exc:
-        raise DecipheringFailed(str(exc)) from exc
+    return decode_general_ciphering(framed)[2]
 
 
 def unprotect(
@@ -427,19 +354,20 @@ def unprotect(
     (the security policy must then be checked by the caller anyway). SC bit 6 selects
     ``broadcast_encryption_key``; without one such payloads are refused.
     """
-    return UnprotectedApdu(
-        *_unprotect(
-            bytes(security_header_and_payload),
-            0,
-            bytes(system_title),
-            _prepared_or_refused(encryption_key),
-            bytes(authentication_key),
-            None
-            if broadcast_encryption_key is None
-            else _prepared_or_refused(broadcast_encryption_key),
-            allow_encryption_only,
-        )
+    title = bytes(system_title)
+    # The payload as a general-glo-ciphering APDU: open_apdu is the one implementation.
+    framed = encode_general_ciphering(
+        GENERAL_GLO_CIPHERING, title, bytes(security_header_and_payload)
     )
+    opened = decipher_apdu(
+        framed,
+        system_title=title,
+        encryption_key=encryption_key,
+        authentication_key=authentication_key,
+        broadcast_encryption_key=broadcast_encryption_key,
+        allow_encryption_only=allow_encryption_only,
+    )
+    return UnprotectedApdu(opened.security_control, opened.invocation_counter, opened.apdu)
 
 
 # ----------------------------------------------------------------------------- whole APDUs
@@ -479,21 +407,39 @@ def seal_apdu(
     general: bool,
     dedicated: bool,
 ) -> bytes:
-    """``cipher_apdu`` with the key prepared (``_suite0.prepared``) and bytes arguments: the
-    one implementation, called directly for every frame of an association."""
+    """``cipher_apdu`` with the key prepared (``prepared``) and bytes arguments: the one
+    implementation of ciphering, called directly for every frame of an association.
+
+    ``key`` is the key the SC selects (global unicast, dedicated or broadcast)."""
+    if not 0 <= security_control <= 0xFF:
+        raise EncodeError(f"security control {security_control} is not one octet")
+    refusal = _CONTROL_REFUSALS[security_control]
+    if refusal is not None:
+        raise EncodeError(refusal)
+    if len(system_title) != SYSTEM_TITLE_LENGTH:
+        raise EncodeError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
+    if not 0 <= invocation_counter <= MAX_INVOCATION_COUNTER:
+        raise EncodeError(f"invocation counter {invocation_counter} is not a 32-bit unsigned")
     if not apdu:
         raise EncodeError("nothing to protect: empty APDU")
-    payload = _protect(
-        security_control, system_title, invocation_counter, key, authentication_key, apdu
-    )
+    header = _SECURITY_HEADER.pack(security_control, invocation_counter)
+    iv = system_title + header[1:]
+    if not security_control & AUTHENTICATED:
+        body = key.counter_mode(iv, apdu)
+    elif len(authentication_key) != KEY_LENGTH:
+        raise EncodeError(f"suite 0 authentication keys are {KEY_LENGTH} bytes")
+    elif security_control & ENCRYPTED:
+        body = key.seal(iv, header[:1] + authentication_key, apdu)
+    else:
+        body = apdu + key.seal(iv, header[:1] + authentication_key + apdu, b"")
     if general:
-        # _protect checked the title: eight octets, so its length is one octet.
+        # The title was checked above: eight octets, so its length is one octet.
         tag = GENERAL_DED_CIPHERING if dedicated else GENERAL_GLO_CIPHERING
         prefix = bytes((tag, SYSTEM_TITLE_LENGTH)) + system_title
     else:
         prefix = bytes((ciphered_tag(apdu[0], dedicated=dedicated),))
-    size = len(payload)
-    return prefix + (bytes((size,)) if size < 0x80 else encode_length(size)) + payload
+    size = HEADER_LENGTH + len(body)
+    return prefix + (bytes((size,)) if size < 0x80 else encode_length(size)) + header + body
 
 
 def decipher_apdu(
@@ -510,12 +456,15 @@ def decipher_apdu(
     ``system_title`` is the sender's title as known to the receiver (from the AARQ/AARE).
     The general forms carry the sender's title: it is used when ``system_title`` is None, and
     must otherwise equal it (an empty carried title, sent by some meters, means "the known
-    one"). Choose ``encryption_key`` with ``is_dedicated(ciphered[0])``.
+    one"). ``encryption_key`` is used whatever the tag (glo- or ded-): choose it with
+    ``is_dedicated(ciphered[0])``.
     """
+    key = _prepared_or_refused(encryption_key)
     return open_apdu(
         bytes(ciphered),
         None if system_title is None else bytes(system_title),
-        _prepared_or_refused(encryption_key),
+        key,
+        key,
         bytes(authentication_key),
         None
         if broadcast_encryption_key is None
@@ -528,12 +477,16 @@ def open_apdu(
     raw: bytes,
     system_title: bytes | None,
     key: Suite0Key,
+    dedicated_key: Suite0Key | None,
     authentication_key: bytes,
     broadcast_key: Suite0Key | None,
     allow_encryption_only: bool,
 ) -> DecipheredApdu:
-    """``decipher_apdu`` with the keys prepared (``_suite0.prepared``) and bytes arguments: the
-    one implementation, called directly for every frame of an association."""
+    """``decipher_apdu`` with the keys prepared (``prepared``) and bytes arguments: the one
+    implementation of deciphering, called directly for every frame of an association.
+
+    ``key`` serves the glo- and general-glo forms, ``dedicated_key`` the ded- and general-ded
+    forms (None: refused) and ``broadcast_key`` security controls with bit 6 (None: refused)."""
     try:
         tag, carried_title, start = _unframe(raw)
     except DecodeError as exc:
@@ -541,20 +494,47 @@ def open_apdu(
     if carried_title:
         if system_title is not None and carried_title != system_title:
             raise DecipheringFailed("system title differs from the associated peer's")
-        sender_title = carried_title
-    elif system_title is not None:
-        sender_title = system_title
-    else:
+        system_title = carried_title
+    elif system_title is None:
         raise DecipheringFailed("the sender's system title is unknown")
-    security_control, invocation_counter, apdu = _unprotect(
-        raw,
-        start,
-        sender_title,
-        key,
-        authentication_key,
-        broadcast_key,
-        allow_encryption_only,
-    )
+    if len(system_title) != SYSTEM_TITLE_LENGTH:
+        # A misconfigured context or a bad general-glo title, not a bad tag.
+        raise DecipheringFailed(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
+    body = start + HEADER_LENGTH
+    if len(raw) < body:
+        raise DecipheringFailed("truncated security header")
+    security_control, invocation_counter = _SECURITY_HEADER.unpack_from(raw, start)
+    refusal = _CONTROL_REFUSALS[security_control]
+    if refusal is not None:
+        raise DecipheringFailed(refusal)
+    authenticated = security_control & AUTHENTICATED
+    if not authenticated and not allow_encryption_only:
+        raise DecipheringFailed("unauthenticated (encryption-only) payload refused")
+    if security_control & BROADCAST_KEY:
+        if broadcast_key is None:
+            raise DecipheringFailed("broadcast key requested but none is available")
+        key = broadcast_key
+    elif tag in DEDICATED_TAGS:
+        if dedicated_key is None:
+            raise DecipheringFailed("dedicated ciphering without a dedicated key")
+        key = dedicated_key
+    iv = system_title + raw[start + 1 : body]
+    if not authenticated:
+        if len(raw) == body:
+            raise DecipheringFailed("empty ciphertext")
+        apdu = key.counter_mode(iv, raw[body:])
+    else:
+        if len(authentication_key) != KEY_LENGTH:
+            raise DecipheringFailed(f"suite 0 keys are {KEY_LENGTH} bytes")
+        tag_start = len(raw) - TAG_LENGTH
+        if tag_start <= body:
+            raise DecipheringFailed("payload too short for an APDU and its tag")
+        aad = raw[start : start + 1] + authentication_key
+        if security_control & ENCRYPTED:
+            apdu = key.open(iv, aad, raw[body:tag_start], raw[tag_start:])
+        else:
+            apdu = raw[body:tag_start]
+            key.open(iv, aad + apdu, b"", raw[tag_start:])
     # The outer tag is not authenticated: it must agree with the protected APDU inside.
     expected_plain_tag = _PLAIN_TAGS.get(tag)
     if expected_plain_tag is not None and apdu[0] != expected_plain_tag:
@@ -564,7 +544,7 @@ def open_apdu(
     # tuple.__new__ skips the named tuple's Python-level __new__ (one call less per frame).
     return tuple.__new__(
         DecipheredApdu,
-        (tag, sender_title, security_control, invocation_counter, apdu, _FORM_OF_TAG[tag]),
+        (tag, system_title, security_control, invocation_counter, apdu, _FORM_OF_TAG[tag]),
     )
 
 

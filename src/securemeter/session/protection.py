@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from securemeter.errors import DecipheringFailed
 from securemeter.security.protect import (
     DEDICATED_FORMS,
-    DEDICATED_TAGS,
     GENERAL_FORMS,
     CipherForm,
     DecipheredApdu,
@@ -48,13 +47,15 @@ def decipher(raw: bytes, context: SecurityContext) -> DecipheredApdu:
     """
     if context.peer_system_title is None:
         raise DecipheringFailed("no peer system title known for this association")
-    key = context.encryption_key
-    if raw and raw[0] in DEDICATED_TAGS:
-        if context.dedicated_key is None:
-            raise DecipheringFailed("dedicated ciphering without a dedicated key")
-        key = context.dedicated_key
+    dedicated_key = context.dedicated_key
     deciphered = open_apdu(
-        raw, context.peer_system_title, prepared(key), context.authentication_key, None, True
+        raw,
+        context.peer_system_title,
+        prepared(context.encryption_key),
+        None if dedicated_key is None else prepared(dedicated_key),
+        context.authentication_key,
+        None,
+        True,
     )
     if deciphered.security_control & 0x0F != context.security_suite:
         raise DecipheringFailed("security suite differs from the association's")
