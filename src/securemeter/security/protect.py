@@ -53,7 +53,7 @@ _CIPHERED_TAGS: dict[int, tuple[int, int]] = {
     plain: (glo, DEDICATED_TAG_FOR_PLAIN[plain]) for plain, glo in GLOBAL_TAG_FOR_PLAIN.items()
 }
 _PLAIN_TAGS = dict(PLAIN_TAG_FOR_CIPHERED)  # a dict: looked up for every ciphered frame
-DEDICATED_TAGS = DEDICATED_CIPHERED_TAGS | {GENERAL_DED_CIPHERING}
+_DEDICATED_TAGS = DEDICATED_CIPHERED_TAGS | {GENERAL_DED_CIPHERING}
 _GENERAL_TAGS = (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING)
 _SECURITY_HEADER = struct.Struct(">BI")  # security control, invocation counter
 
@@ -68,20 +68,20 @@ class CipherForm(Enum):
 
     @property
     def dedicated(self) -> bool:
-        return self in DEDICATED_FORMS
+        return self in _DEDICATED_FORMS
 
     @property
     def general(self) -> bool:
-        return self in GENERAL_FORMS
+        return self in _GENERAL_FORMS
 
 
-# Sets rather than the properties where every frame asks.
-DEDICATED_FORMS = frozenset((CipherForm.DEDICATED, CipherForm.GENERAL_DEDICATED))
-GENERAL_FORMS = frozenset((CipherForm.GENERAL_GLOBAL, CipherForm.GENERAL_DEDICATED))
+_DEDICATED_FORMS = frozenset((CipherForm.DEDICATED, CipherForm.GENERAL_DEDICATED))
+_GENERAL_FORMS = frozenset((CipherForm.GENERAL_GLOBAL, CipherForm.GENERAL_DEDICATED))
 
 
 _FORM_OF_TAG: dict[int, CipherForm] = {
-    tag: CipherForm.DEDICATED if tag in DEDICATED_TAGS else CipherForm.GLOBAL for tag in _PLAIN_TAGS
+    tag: CipherForm.DEDICATED if tag in _DEDICATED_TAGS else CipherForm.GLOBAL
+    for tag in _PLAIN_TAGS
 } | {
     GENERAL_GLO_CIPHERING: CipherForm.GENERAL_GLOBAL,
     GENERAL_DED_CIPHERING: CipherForm.GENERAL_DEDICATED,
@@ -195,16 +195,12 @@ def plain_tag(ciphered: int) -> int:
 
 def is_dedicated(tag: int) -> bool:
     """Whether a ciphered APDU tag uses the dedicated key (ded- and general-ded forms)."""
-    return tag in DEDICATED_TAGS
-
-
-# The first octets ``decipher_apdu`` handles (looked up for every received APDU).
-CIPHERED_TAGS = frozenset(_FORM_OF_TAG)
+    return tag in _DEDICATED_TAGS
 
 
 def is_ciphered(tag: int) -> bool:
     """Whether ``decipher_apdu`` handles an APDU starting with ``tag``."""
-    return tag in CIPHERED_TAGS
+    return tag in _FORM_OF_TAG
 
 
 # ----------------------------------------------------------------------------- outer framing
@@ -514,7 +510,7 @@ def open_apdu(
         if broadcast_key is None:
             raise DecipheringFailed("broadcast key requested but none is available")
         key = broadcast_key
-    elif tag in DEDICATED_TAGS:
+    elif tag in _DEDICATED_TAGS:
         if dedicated_key is None:
             raise DecipheringFailed("dedicated ciphering without a dedicated key")
         key = dedicated_key
@@ -552,13 +548,9 @@ __all__ = [
     "AUTHENTICATED",
     "AUTHENTICATED_ENCRYPTED",
     "BROADCAST_KEY",
-    "CIPHERED_TAGS",
     "COMPRESSED",
-    "DEDICATED_FORMS",
-    "DEDICATED_TAGS",
     "ENCRYPTED",
     "GENERAL_DED_CIPHERING",
-    "GENERAL_FORMS",
     "GENERAL_GLO_CIPHERING",
     "CipherForm",
     "DecipheredApdu",

@@ -83,7 +83,7 @@ from securemeter.security.hls import (
     verify_password,
 )
 from securemeter.security.policy import SecurityPolicy, request_satisfies
-from securemeter.security.protect import CIPHERED_TAGS, is_ciphered
+from securemeter.security.protect import is_ciphered
 from securemeter.session.blocks import (
     BlockReassembler,
     BlockSegmenter,
@@ -254,7 +254,7 @@ class Connection:
         self._request_security_control = None
         frame_counter: int | None = None
         prior_counter: int | None = None
-        if tag in CIPHERED_TAGS:
+        if is_ciphered(tag):
             security = self._security
             if security is None:
                 return self._exception(

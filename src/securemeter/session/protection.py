@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from securemeter.errors import DecipheringFailed
 from securemeter.security.protect import (
-    DEDICATED_FORMS,
-    GENERAL_FORMS,
     CipherForm,
     DecipheredApdu,
     open_apdu,
@@ -67,7 +65,7 @@ def encipher(
 ) -> bytes:
     """Cipher one APDU under the next outgoing counter, in the given form."""
     key = context.encryption_key
-    dedicated = form in DEDICATED_FORMS
+    dedicated = form.dedicated
     if dedicated:
         if context.dedicated_key is None:
             raise DecipheringFailed("dedicated ciphering without a dedicated key")
@@ -79,7 +77,7 @@ def encipher(
         context.next_outgoing(),
         prepared(key),
         context.authentication_key,
-        form in GENERAL_FORMS,
+        form.general,
         dedicated,
     )
 

@@ -94,8 +94,7 @@ class CellCounterStore:
             self._refuse_read_only()
             previous_or_none = self.last_accepted(key_id)
             previous = _MISSING if previous_or_none is None else previous_or_none
-        if type(counter) is not int or not 0 <= counter <= INVOCATION_COUNTER_LIMIT:
-            _check_counter(counter)  # raises, with the message
+        _check_counter(counter)
         if counter <= previous:
             raise ReplayDetected(
                 f"invocation counter {counter} for {key_id!r} is not greater than the last "

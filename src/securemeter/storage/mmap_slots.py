@@ -99,9 +99,7 @@ class SlotFile:
         return self._read(mapping, offset, name)
 
     def set(self, name: str, value: int) -> None:
-        mapping = self._map
-        if mapping is None or not self._writable:  # checked inline: every counter accept
-            mapping = self._writable_mapping()
+        mapping = self._writable_mapping()
         offset = self._index.get(name)
         if offset is None:
             self._allocate(name, value, _LIVE)
