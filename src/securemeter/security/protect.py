@@ -206,16 +206,12 @@ def is_ciphered(tag: int) -> bool:
 # ----------------------------------------------------------------------------- outer framing
 
 
-def _length(length: int) -> bytes:
-    return bytes((length,)) if length < 0x80 else encode_length(length)
-
-
 def encode_service_specific(tag: int, security_header_and_payload: bytes) -> bytes:
     """``tag || A-XDR length || security header and payload``."""
     if tag not in _PLAIN_TAGS:
         raise EncodeError(f"0x{tag:02X} is not a service-specific ciphered APDU tag")
     payload = bytes(security_header_and_payload)
-    return bytes((tag,)) + _length(len(payload)) + payload
+    return bytes((tag,)) + encode_length(len(payload)) + payload
 
 
 def encode_general_ciphering(
@@ -226,24 +222,20 @@ def encode_general_ciphering(
         raise EncodeError(f"0x{tag:02X} is not general-glo- or general-ded-ciphering")
     title = bytes(system_title)
     payload = bytes(security_header_and_payload)
-    return bytes((tag,)) + _length(len(title)) + title + _length(len(payload)) + payload
+    return bytes((tag,)) + encode_length(len(title)) + title + encode_length(len(payload)) + payload
 
 
 def _unframe(raw: bytes) -> tuple[int, bytes, int]:
     """(tag, carried system title or b"", offset of the security header) of a ciphered APDU;
     the length must cover exactly the rest. Raises DecodeError."""
     size = len(raw)
-    if size < 2:
-        raise DecodeError("empty ciphered APDU" if not size else "truncated ciphered APDU")
+    if not size:
+        raise DecodeError("empty ciphered APDU")
     tag = raw[0]
     title = b""
     offset = 1
     if tag in _GENERAL_TAGS:
-        title_length = raw[1]
-        if title_length < 0x80:  # the common case without a call: a short title
-            offset = 2
-        else:
-            title_length, offset = decode_length(raw, 1)
+        title_length, offset = decode_length(raw, 1)
         end = offset + title_length
         if end > size:
             raise DecodeError("truncated system title")
@@ -251,11 +243,7 @@ def _unframe(raw: bytes) -> tuple[int, bytes, int]:
         offset = end
     elif tag not in _PLAIN_TAGS:
         raise DecodeError(f"0x{tag:02X} is not a ciphered APDU tag")
-    if offset < size and raw[offset] < 0x80:
-        length = raw[offset]
-        offset += 1
-    else:
-        length, offset = decode_length(raw, offset)
+    length, offset = decode_length(raw, offset)
     if offset + length != size:
         raise DecodeError(f"length {length} does not match the {size - offset} octets left")
     return tag, title, offset
@@ -435,7 +423,7 @@ def seal_apdu(
     else:
         prefix = bytes((ciphered_tag(apdu[0], dedicated=dedicated),))
     size = HEADER_LENGTH + len(body)
-    return prefix + (bytes((size,)) if size < 0x80 else encode_length(size)) + header + body
+    return prefix + encode_length(size) + header + body
 
 
 def decipher_apdu(
