@@ -18,6 +18,8 @@ from securemeter.security.protect import (
     ENCRYPTED,
     GENERAL_DED_CIPHERING,
     GENERAL_GLO_CIPHERING,
+    CipherForm,
+    FrameCipher,
     SecurityControl,
     UnprotectedApdu,
     cipher_apdu,
@@ -225,6 +227,100 @@ def test_general_ded_and_dedicated_tags() -> None:
     assert is_dedicated(0xD0)
     assert not is_dedicated(0xC8)
     assert not is_dedicated(GENERAL_GLO_CIPHERING)
+
+
+# ----------------------------------------------------------------------------- FrameCipher
+
+DED_KEY = bytes(range(16, 32))
+FORM_FLAGS = {
+    CipherForm.GLOBAL: (False, False),
+    CipherForm.DEDICATED: (False, True),
+    CipherForm.GENERAL_GLOBAL: (True, False),
+    CipherForm.GENERAL_DEDICATED: (True, True),
+}
+
+
+def association_ciphers(*, authentication_key: bytes = AK) -> tuple[FrameCipher, FrameCipher]:
+    """The client's and the meter's cipher of one association with a dedicated key."""
+    keys = {"key": EK, "authentication_key": authentication_key, "dedicated_key": DED_KEY}
+    client = FrameCipher(local_title=ST_C, peer_title=ST_S, allow_encryption_only=True, **keys)
+    meter = FrameCipher(local_title=ST_S, peer_title=ST_C, allow_encryption_only=True, **keys)
+    return client, meter
+
+
+@pytest.mark.parametrize("form", list(CipherForm))
+@pytest.mark.parametrize("control", [AUTHENTICATED, ENCRYPTED, AUTHENTICATED_ENCRYPTED])
+def test_frame_cipher_seals_what_cipher_apdu_does_and_opens_it(
+    form: CipherForm, control: int
+) -> None:
+    client, meter = association_ciphers()
+    apdu = b"\xc0\x01\xc1\x00\x08\x00\x00\x01\x00\x00\xff\x02\x00"
+    sealed = client.seal(apdu, control, 41, form)
+    general, dedicated = FORM_FLAGS[form]
+    assert sealed == cipher_apdu(
+        apdu,
+        security_control=control,
+        system_title=ST_C,
+        invocation_counter=41,
+        encryption_key=DED_KEY if dedicated else EK,
+        authentication_key=AK,
+        general=general,
+        dedicated=dedicated,
+    )
+    opened = meter.open(sealed)
+    assert (opened.apdu, opened.invocation_counter, opened.security_control) == (
+        apdu,
+        41,
+        control,
+    )
+    assert (opened.form, opened.system_title) == (form, ST_C)
+    # The meter's own answers are sealed under its title and refused by itself as the peer.
+    answer = meter.seal(b"\xc4\x01\xc1\x00\x09\x00", control, 7, form)
+    assert client.open(answer).apdu == b"\xc4\x01\xc1\x00\x09\x00"
+    with pytest.raises(REJECTED):
+        meter.open(answer)
+
+
+def test_frame_cipher_checks_what_is_fixed_once() -> None:
+    with pytest.raises(EncodeError, match="system title"):
+        FrameCipher(local_title=b"SHORT", peer_title=None, key=EK, authentication_key=AK)
+    with pytest.raises(EncodeError, match="system title"):
+        FrameCipher(local_title=ST_S, peer_title=b"TOO-LONG-", key=EK, authentication_key=AK)
+    with pytest.raises(EncodeError, match="16 bytes"):
+        FrameCipher(local_title=ST_S, peer_title=ST_C, key=EK[:15], authentication_key=AK)
+    opening_only = FrameCipher(local_title=None, peer_title=ST_C, key=EK, authentication_key=AK)
+    with pytest.raises(EncodeError, match="only opens"):
+        opening_only.seal(b"\xc0\x01", AUTHENTICATED_ENCRYPTED, 1, CipherForm.GLOBAL)
+
+
+def test_frame_cipher_without_a_dedicated_key_refuses_the_dedicated_forms() -> None:
+    client, _ = association_ciphers()
+    meter = FrameCipher(local_title=ST_S, peer_title=ST_C, key=EK, authentication_key=AK)
+    for form in (CipherForm.DEDICATED, CipherForm.GENERAL_DEDICATED):
+        with pytest.raises(EncodeError, match="dedicated key"):
+            meter.seal(b"\xc4\x01\xc1\x00\x09\x00", AUTHENTICATED_ENCRYPTED, 1, form)
+        with pytest.raises(DecipheringFailed, match="dedicated key"):
+            meter.open(client.seal(b"\xc0\x01\xc1", AUTHENTICATED_ENCRYPTED, 1, form))
+
+
+def test_frame_cipher_needs_the_authentication_key_only_to_authenticate() -> None:
+    client, meter = association_ciphers(authentication_key=AK[:8])
+    sealed = client.seal(b"\xc0\x01\xc1", ENCRYPTED, 3, CipherForm.GLOBAL)
+    assert meter.open(sealed).apdu == b"\xc0\x01\xc1"
+    with pytest.raises(EncodeError, match="16 bytes"):
+        client.seal(b"\xc0\x01\xc1", AUTHENTICATED_ENCRYPTED, 4, CipherForm.GLOBAL)
+    good_client, _ = association_ciphers()
+    with pytest.raises(DecipheringFailed, match="16 bytes"):
+        meter.open(good_client.seal(b"\xc0\x01\xc1", AUTHENTICATED, 5, CipherForm.GLOBAL))
+
+
+def test_frame_cipher_refuses_encryption_only_unless_allowed() -> None:
+    client, meter = association_ciphers()
+    strict = FrameCipher(local_title=ST_S, peer_title=ST_C, key=EK, authentication_key=AK)
+    sealed = client.seal(b"\xc0\x01\xc1", ENCRYPTED, 6, CipherForm.GENERAL_GLOBAL)
+    assert meter.open(sealed).apdu == b"\xc0\x01\xc1"
+    with pytest.raises(DecipheringFailed, match="encryption-only"):
+        strict.open(sealed)
 
 
 # ----------------------------------------------------------------------------- tags

@@ -6,9 +6,9 @@ payload``, e.g. 0xC8 glo-get-request) or the general form (``0xDB/0xDC || len(ST
 length || payload``); ``decipher_apdu`` checks and reverses it. ``protect``/``unprotect`` do
 the same for the bare payload (that of the general form).
 
-One implementation each way: ``seal_apdu`` and ``open_apdu``, which take keys prepared once
-(``prepared``: the AES key schedule) and bytes; an association calls them for every frame,
-the other functions check and convert their arguments and call them.
+One implementation each way: ``FrameCipher.seal`` and ``FrameCipher.open``. A
+``FrameCipher`` is built once per association (keys prepared, titles and key sizes checked), so
+each frame pays only for its own checks; the functions here build one per call.
 
 The system title and invocation counter are always the **sender's**: they form the GCM IV.
 
@@ -285,13 +285,6 @@ def _control_refusal(value: int) -> str | None:
 _CONTROL_REFUSALS = tuple(_control_refusal(value) for value in range(256))
 
 
-def _prepared_or_refused(key: bytes) -> Suite0Key:
-    try:
-        return prepared(bytes(key))
-    except EncodeError as exc:
-        raise DecipheringFailed(str(exc)) from exc
-
-
 def protect(
     security_control: int,
     system_title: bytes,
@@ -339,7 +332,7 @@ def unprotect(
     ``broadcast_encryption_key``; without one such payloads are refused.
     """
     title = bytes(system_title)
-    # The payload as a general-glo-ciphering APDU: open_apdu is the one implementation.
+    # The payload as a general-glo-ciphering APDU: FrameCipher.open is the one implementation.
     framed = encode_general_ciphering(
         GENERAL_GLO_CIPHERING, title, bytes(security_header_and_payload)
     )
@@ -368,62 +361,20 @@ def cipher_apdu(
     general: bool = False,
     dedicated: bool = False,
 ) -> bytes:
-    """Protect ``apdu`` and frame it: glo-/ded- service-specific, or general-glo/-ded."""
-    return seal_apdu(
-        bytes(apdu),
-        security_control,
-        bytes(system_title),
-        invocation_counter,
-        prepared(bytes(encryption_key)),
-        bytes(authentication_key),
-        general,
-        dedicated,
+    """Protect ``apdu`` and frame it: glo-/ded- service-specific, or general-glo/-ded.
+
+    ``encryption_key`` is the key the SC selects (global unicast, dedicated or broadcast)."""
+    key = bytes(encryption_key)
+    cipher = FrameCipher(
+        local_title=bytes(system_title),
+        peer_title=None,
+        key=key,
+        authentication_key=bytes(authentication_key),
+        dedicated_key=key,
+        broadcast_key=key,
     )
-
-
-def seal_apdu(
-    apdu: bytes,
-    security_control: int,
-    system_title: bytes,
-    invocation_counter: int,
-    key: Suite0Key,
-    authentication_key: bytes,
-    general: bool,
-    dedicated: bool,
-) -> bytes:
-    """``cipher_apdu`` with the key prepared (``prepared``) and bytes arguments: the one
-    implementation of ciphering, called directly for every frame of an association.
-
-    ``key`` is the key the SC selects (global unicast, dedicated or broadcast)."""
-    if not 0 <= security_control <= 0xFF:
-        raise EncodeError(f"security control {security_control} is not one octet")
-    refusal = _CONTROL_REFUSALS[security_control]
-    if refusal is not None:
-        raise EncodeError(refusal)
-    if len(system_title) != SYSTEM_TITLE_LENGTH:
-        raise EncodeError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
-    if not 0 <= invocation_counter <= MAX_INVOCATION_COUNTER:
-        raise EncodeError(f"invocation counter {invocation_counter} is not a 32-bit unsigned")
-    if not apdu:
-        raise EncodeError("nothing to protect: empty APDU")
-    header = _SECURITY_HEADER.pack(security_control, invocation_counter)
-    iv = system_title + header[1:]
-    if not security_control & AUTHENTICATED:
-        body = key.counter_mode(iv, apdu)
-    elif len(authentication_key) != KEY_LENGTH:
-        raise EncodeError(f"suite 0 authentication keys are {KEY_LENGTH} bytes")
-    elif security_control & ENCRYPTED:
-        body = key.seal(iv, header[:1] + authentication_key, apdu)
-    else:
-        body = apdu + key.seal(iv, header[:1] + authentication_key + apdu, b"")
-    if general:
-        # The title was checked above: eight octets, so its length is one octet.
-        tag = GENERAL_DED_CIPHERING if dedicated else GENERAL_GLO_CIPHERING
-        prefix = bytes((tag, SYSTEM_TITLE_LENGTH)) + system_title
-    else:
-        prefix = bytes((ciphered_tag(apdu[0], dedicated=dedicated),))
-    size = HEADER_LENGTH + len(body)
-    return prefix + encode_length(size) + header + body
+    form = _FORM_OF_FLAGS[general, dedicated]
+    return cipher.seal(bytes(apdu), security_control, invocation_counter, form)
 
 
 def decipher_apdu(
@@ -443,93 +394,235 @@ def decipher_apdu(
     one"). ``encryption_key`` is used whatever the tag (glo- or ded-): choose it with
     ``is_dedicated(ciphered[0])``.
     """
-    key = _prepared_or_refused(encryption_key)
-    return open_apdu(
-        bytes(ciphered),
-        None if system_title is None else bytes(system_title),
-        key,
-        key,
-        bytes(authentication_key),
-        None
-        if broadcast_encryption_key is None
-        else _prepared_or_refused(broadcast_encryption_key),
-        allow_encryption_only,
-    )
-
-
-def open_apdu(
-    raw: bytes,
-    system_title: bytes | None,
-    key: Suite0Key,
-    dedicated_key: Suite0Key | None,
-    authentication_key: bytes,
-    broadcast_key: Suite0Key | None,
-    allow_encryption_only: bool,
-) -> DecipheredApdu:
-    """``decipher_apdu`` with the keys prepared (``prepared``) and bytes arguments: the one
-    implementation of deciphering, called directly for every frame of an association.
-
-    ``key`` serves the glo- and general-glo forms, ``dedicated_key`` the ded- and general-ded
-    forms (None: refused) and ``broadcast_key`` security controls with bit 6 (None: refused)."""
+    key = bytes(encryption_key)
     try:
-        tag, carried_title, start = _unframe(raw)
-    except DecodeError as exc:
-        raise DecipheringFailed(f"malformed ciphered APDU: {exc}") from exc
-    if carried_title:
-        if system_title is not None and carried_title != system_title:
-            raise DecipheringFailed("system title differs from the associated peer's")
-        system_title = carried_title
-    elif system_title is None:
-        raise DecipheringFailed("the sender's system title is unknown")
-    if len(system_title) != SYSTEM_TITLE_LENGTH:
-        # A misconfigured context or a bad general-glo title, not a bad tag.
-        raise DecipheringFailed(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
-    body = start + HEADER_LENGTH
-    if len(raw) < body:
-        raise DecipheringFailed("truncated security header")
-    security_control, invocation_counter = _SECURITY_HEADER.unpack_from(raw, start)
-    refusal = _CONTROL_REFUSALS[security_control]
-    if refusal is not None:
-        raise DecipheringFailed(refusal)
-    authenticated = security_control & AUTHENTICATED
-    if not authenticated and not allow_encryption_only:
-        raise DecipheringFailed("unauthenticated (encryption-only) payload refused")
-    if security_control & BROADCAST_KEY:
-        if broadcast_key is None:
-            raise DecipheringFailed("broadcast key requested but none is available")
-        key = broadcast_key
-    elif tag in _DEDICATED_TAGS:
-        if dedicated_key is None:
-            raise DecipheringFailed("dedicated ciphering without a dedicated key")
-        key = dedicated_key
-    iv = system_title + raw[start + 1 : body]
-    if not authenticated:
-        if len(raw) == body:
-            raise DecipheringFailed("empty ciphertext")
-        apdu = key.counter_mode(iv, raw[body:])
-    else:
-        if len(authentication_key) != KEY_LENGTH:
-            raise DecipheringFailed(f"suite 0 keys are {KEY_LENGTH} bytes")
-        tag_start = len(raw) - TAG_LENGTH
-        if tag_start <= body:
-            raise DecipheringFailed("payload too short for an APDU and its tag")
-        aad = raw[start : start + 1] + authentication_key
-        if security_control & ENCRYPTED:
-            apdu = key.open(iv, aad, raw[body:tag_start], raw[tag_start:])
-        else:
-            apdu = raw[body:tag_start]
-            key.open(iv, aad + apdu, b"", raw[tag_start:])
-    # The outer tag is not authenticated: it must agree with the protected APDU inside.
-    expected_plain_tag = _PLAIN_TAGS.get(tag)
-    if expected_plain_tag is not None and apdu[0] != expected_plain_tag:
-        raise DecipheringFailed(
-            f"0x{tag:02X} must carry an APDU of tag 0x{expected_plain_tag:02X}, not 0x{apdu[0]:02X}"
+        cipher = FrameCipher(
+            local_title=None,
+            peer_title=None if system_title is None else bytes(system_title),
+            key=key,
+            authentication_key=bytes(authentication_key),
+            dedicated_key=key,
+            broadcast_key=(
+                None if broadcast_encryption_key is None else bytes(broadcast_encryption_key)
+            ),
+            allow_encryption_only=allow_encryption_only,
         )
-    # tuple.__new__ skips the named tuple's Python-level __new__ (one call less per frame).
-    return tuple.__new__(
-        DecipheredApdu,
-        (tag, system_title, security_control, invocation_counter, apdu, _FORM_OF_TAG[tag]),
+    except EncodeError as exc:
+        raise DecipheringFailed(str(exc)) from exc
+    return cipher.open(bytes(ciphered))
+
+
+_FORM_OF_FLAGS = {
+    (False, False): CipherForm.GLOBAL,
+    (False, True): CipherForm.DEDICATED,
+    (True, False): CipherForm.GENERAL_GLOBAL,
+    (True, True): CipherForm.GENERAL_DEDICATED,
+}
+# Service-specific forms: the plain APDU's tag -> the one-octet prefix that carries it.
+_SERVICE_PREFIXES = {
+    dedicated: {plain: bytes((pair[dedicated],)) for plain, pair in _CIPHERED_TAGS.items()}
+    for dedicated in (False, True)
+}
+# The security controls that authenticate and that suite 0 supports: each has its AAD head.
+_AUTHENTICATED_CONTROLS = tuple(
+    value for value in range(256) if value & AUTHENTICATED and _CONTROL_REFUSALS[value] is None
+)
+
+
+def _opening_refusals(allow_encryption_only: bool, broadcast: bool) -> tuple[str | None, ...]:
+    """Per security control octet: why an opening cipher with these settings refuses it."""
+    refusals = list(_CONTROL_REFUSALS)
+    for value in range(256):
+        if refusals[value] is not None:
+            continue
+        if not value & AUTHENTICATED and not allow_encryption_only:
+            refusals[value] = "unauthenticated (encryption-only) payload refused"
+        elif value & BROADCAST_KEY and not broadcast:
+            refusals[value] = "broadcast key requested but none is available"
+    return tuple(refusals)
+
+
+_OPENING_REFUSALS = {
+    (allow, broadcast): _opening_refusals(allow, broadcast)
+    for allow in (False, True)
+    for broadcast in (False, True)
+}
+
+
+class FrameCipher:
+    """Suite 0 protection of the APDUs exchanged with one peer under fixed keys: the one
+    implementation of ciphering (``seal``) and deciphering (``open``).
+
+    Everything that stays fixed for an association (system title sizes, keys prepared, the
+    AAD heads, the outer tags and prefixes) is checked and built here once, so that each frame
+    pays only for its own checks. ``local_title`` is the system title sealed frames are sent
+    under (None: this cipher only opens); ``peer_title`` the sender's title of opened frames
+    (None: taken from the general forms, which carry one). ``key`` serves the glo- forms,
+    ``dedicated_key`` the ded- forms (None: refused), ``broadcast_key`` security controls with
+    bit 6 (None: refused). Bad keys or titles raise EncodeError; an authentication key of the
+    wrong size is refused only when a frame needs it (encrypt-only frames do not).
+    """
+
+    __slots__ = (
+        "_aad_heads",
+        "_broadcast_key",
+        "_keys_by_tag",
+        "_local_title",
+        "_peer_title",
+        "_refusals",
+        "_sealing",
     )
+
+    def __init__(
+        self,
+        *,
+        local_title: bytes | None,
+        peer_title: bytes | None,
+        key: bytes,
+        authentication_key: bytes,
+        dedicated_key: bytes | None = None,
+        broadcast_key: bytes | None = None,
+        allow_encryption_only: bool = False,
+    ) -> None:
+        for title in (local_title, peer_title):
+            if title is not None and len(title) != SYSTEM_TITLE_LENGTH:
+                raise EncodeError(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
+        global_key = prepared(bytes(key))
+        ded_key = None if dedicated_key is None else prepared(bytes(dedicated_key))
+        self._broadcast_key = None if broadcast_key is None else prepared(bytes(broadcast_key))
+        self._local_title = local_title
+        self._peer_title = peer_title
+        self._refusals = _OPENING_REFUSALS[allow_encryption_only, broadcast_key is not None]
+        self._aad_heads: dict[int, bytes] = (
+            {value: bytes((value,)) + authentication_key for value in _AUTHENTICATED_CONTROLS}
+            if len(authentication_key) == KEY_LENGTH
+            else {}
+        )
+        self._keys_by_tag = {
+            tag: ded_key if tag in _DEDICATED_TAGS else global_key for tag in _FORM_OF_TAG
+        }
+        # form -> (key, the general form's prefix, or None and the service-specific prefixes)
+        self._sealing: dict[CipherForm, tuple[Suite0Key | None, bytes | None, dict[int, bytes]]]
+        self._sealing = (
+            {}
+            if local_title is None
+            else {
+                CipherForm.GLOBAL: (global_key, None, _SERVICE_PREFIXES[False]),
+                CipherForm.DEDICATED: (ded_key, None, _SERVICE_PREFIXES[True]),
+                CipherForm.GENERAL_GLOBAL: (
+                    global_key,
+                    bytes((GENERAL_GLO_CIPHERING, SYSTEM_TITLE_LENGTH)) + local_title,
+                    {},
+                ),
+                CipherForm.GENERAL_DEDICATED: (
+                    ded_key,
+                    bytes((GENERAL_DED_CIPHERING, SYSTEM_TITLE_LENGTH)) + local_title,
+                    {},
+                ),
+            }
+        )
+
+    def seal(
+        self, apdu: bytes, security_control: int, invocation_counter: int, form: CipherForm
+    ) -> bytes:
+        """Protect ``apdu`` under the sender counter ``invocation_counter`` and frame it in
+        ``form``. Raises EncodeError (also for a dedicated form without a dedicated key)."""
+        sealing = self._sealing.get(form)
+        if sealing is None:
+            raise EncodeError("no local system title: this cipher only opens frames")
+        key, prefix, service_prefixes = sealing
+        if not 0 <= security_control <= 0xFF:
+            raise EncodeError(f"security control {security_control} is not one octet")
+        refusal = _CONTROL_REFUSALS[security_control]
+        if refusal is not None:
+            raise EncodeError(refusal)
+        if not 0 <= invocation_counter <= MAX_INVOCATION_COUNTER:
+            raise EncodeError(f"invocation counter {invocation_counter} is not a 32-bit unsigned")
+        if not apdu:
+            raise EncodeError("nothing to protect: empty APDU")
+        if prefix is None:
+            prefix = service_prefixes.get(apdu[0])
+            if prefix is None:
+                raise EncodeError(f"APDU tag 0x{apdu[0]:02X} has no service-specific ciphered form")
+        if security_control & BROADCAST_KEY:
+            key = self._broadcast_key
+        if key is None:
+            raise EncodeError(
+                "broadcast ciphering without a broadcast key"
+                if security_control & BROADCAST_KEY
+                else "dedicated ciphering without a dedicated key"
+            )
+        header = _SECURITY_HEADER.pack(security_control, invocation_counter)
+        assert self._local_title is not None  # a sealing form exists only with one
+        iv = self._local_title + header[1:]
+        if security_control & AUTHENTICATED:
+            aad = self._aad_heads.get(security_control)
+            if aad is None:
+                raise EncodeError(f"suite 0 authentication keys are {KEY_LENGTH} bytes")
+            if security_control & ENCRYPTED:
+                body = key.seal(iv, aad, apdu)
+            else:
+                body = apdu + key.seal(iv, aad + apdu, b"")
+        else:
+            body = key.counter_mode(iv, apdu)
+        return b"".join((prefix, encode_length(HEADER_LENGTH + len(body)), header, body))
+
+    def open(self, raw: bytes) -> DecipheredApdu:
+        """Check and remove the protection of one ciphered APDU. Raises DecipheringFailed for
+        anything malformed, unsupported or refused, AuthenticationFailed for a bad tag."""
+        try:
+            tag, carried_title, start = _unframe(raw)
+        except DecodeError as exc:
+            raise DecipheringFailed(f"malformed ciphered APDU: {exc}") from exc
+        system_title = self._peer_title
+        if carried_title:
+            if system_title is None:
+                if len(carried_title) != SYSTEM_TITLE_LENGTH:
+                    raise DecipheringFailed(f"system title must be {SYSTEM_TITLE_LENGTH} bytes")
+                system_title = carried_title
+            elif carried_title != system_title:
+                raise DecipheringFailed("system title differs from the associated peer's")
+        elif system_title is None:
+            raise DecipheringFailed("the sender's system title is unknown")
+        body = start + HEADER_LENGTH
+        if len(raw) < body:
+            raise DecipheringFailed("truncated security header")
+        security_control, invocation_counter = _SECURITY_HEADER.unpack_from(raw, start)
+        refusal = self._refusals[security_control]
+        if refusal is not None:
+            raise DecipheringFailed(refusal)
+        key = self._broadcast_key if security_control & BROADCAST_KEY else self._keys_by_tag[tag]
+        if key is None:  # a broadcast key is there whenever the refusals let bit 6 through
+            raise DecipheringFailed("dedicated ciphering without a dedicated key")
+        iv = system_title + raw[start + 1 : body]
+        if security_control & AUTHENTICATED:
+            aad = self._aad_heads.get(security_control)
+            if aad is None:
+                raise DecipheringFailed(f"suite 0 keys are {KEY_LENGTH} bytes")
+            tag_start = len(raw) - TAG_LENGTH
+            if tag_start <= body:
+                raise DecipheringFailed("payload too short for an APDU and its tag")
+            if security_control & ENCRYPTED:
+                apdu = key.open(iv, aad, raw[body:tag_start], raw[tag_start:])
+            else:
+                apdu = raw[body:tag_start]
+                key.open(iv, aad + apdu, b"", raw[tag_start:])
+        else:
+            if len(raw) == body:
+                raise DecipheringFailed("empty ciphertext")
+            apdu = key.counter_mode(iv, raw[body:])
+        # The outer tag is not authenticated: it must agree with the protected APDU inside.
+        expected_plain_tag = _PLAIN_TAGS.get(tag)
+        if expected_plain_tag is not None and apdu[0] != expected_plain_tag:
+            raise DecipheringFailed(
+                f"0x{tag:02X} must carry an APDU of tag 0x{expected_plain_tag:02X}, "
+                f"not 0x{apdu[0]:02X}"
+            )
+        # tuple.__new__ skips the named tuple's Python-level __new__ (one call less per frame).
+        return tuple.__new__(
+            DecipheredApdu,
+            (tag, system_title, security_control, invocation_counter, apdu, _FORM_OF_TAG[tag]),
+        )
 
 
 __all__ = [
@@ -542,8 +635,8 @@ __all__ = [
     "GENERAL_GLO_CIPHERING",
     "CipherForm",
     "DecipheredApdu",
+    "FrameCipher",
     "SecurityControl",
-    "Suite0Key",
     "UnprotectedApdu",
     "cipher_apdu",
     "ciphered_tag",
@@ -554,10 +647,7 @@ __all__ = [
     "encode_service_specific",
     "is_ciphered",
     "is_dedicated",
-    "open_apdu",
     "plain_tag",
-    "prepared",
     "protect",
-    "seal_apdu",
     "unprotect",
 ]

@@ -9,31 +9,110 @@ before it ciphers one, so it can never reuse a nonce on its own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from securemeter.errors import DecipheringFailed
-from securemeter.security.protect import (
-    CipherForm,
-    DecipheredApdu,
-    open_apdu,
-    prepared,
-    seal_apdu,
-)
+from securemeter.errors import DecipheringFailed, EncodeError
+from securemeter.security.protect import SUPPORTED_SUITE, CipherForm, DecipheredApdu, FrameCipher
 
 
-@dataclass(slots=True)
 class SecurityContext:
-    """Keys, system titles and counter hooks of one association."""
+    """Keys, system titles and counter hooks of one association.
 
-    local_system_title: bytes
-    peer_system_title: bytes | None
-    encryption_key: bytes
-    authentication_key: bytes
-    accept_incoming: Callable[[int], None]  # raises ReplayDetected; records the counter
-    last_incoming: Callable[[], int | None]  # the last accepted counter, None before any
-    next_outgoing: Callable[[], int]  # raises CounterExhausted; never repeats a value
-    dedicated_key: bytes | None = None
-    security_suite: int = 0
+    The peer's system title and the dedicated key are learnt while associating; the keys and
+    the local title are fixed. The association's ``FrameCipher`` is built on first use and
+    again after either of the two changes.
+    """
+
+    __slots__ = (
+        "_authentication_key",
+        "_cipher",
+        "_dedicated_key",
+        "_encryption_key",
+        "_local_system_title",
+        "_peer_system_title",
+        "_security_suite",
+        "accept_incoming",
+        "last_incoming",
+        "next_outgoing",
+    )
+
+    def __init__(
+        self,
+        *,
+        local_system_title: bytes,
+        peer_system_title: bytes | None,
+        encryption_key: bytes,
+        authentication_key: bytes,
+        accept_incoming: Callable[[int], None],
+        last_incoming: Callable[[], int | None],
+        next_outgoing: Callable[[], int],
+        dedicated_key: bytes | None = None,
+        security_suite: int = 0,
+    ) -> None:
+        self._local_system_title = local_system_title
+        self._peer_system_title = peer_system_title
+        self._encryption_key = encryption_key
+        self._authentication_key = authentication_key
+        self.accept_incoming = accept_incoming  # raises ReplayDetected; records the counter
+        self.last_incoming = last_incoming  # the last accepted counter, None before any
+        self.next_outgoing = next_outgoing  # raises CounterExhausted; never repeats a value
+        self._dedicated_key = dedicated_key
+        self._security_suite = security_suite
+        self._cipher: FrameCipher | None = None
+
+    @property
+    def local_system_title(self) -> bytes:
+        return self._local_system_title
+
+    @property
+    def encryption_key(self) -> bytes:
+        return self._encryption_key
+
+    @property
+    def authentication_key(self) -> bytes:
+        return self._authentication_key
+
+    @property
+    def security_suite(self) -> int:
+        return self._security_suite
+
+    @property
+    def peer_system_title(self) -> bytes | None:
+        return self._peer_system_title
+
+    @peer_system_title.setter
+    def peer_system_title(self, title: bytes | None) -> None:
+        self._peer_system_title = title
+        self._cipher = None
+
+    @property
+    def dedicated_key(self) -> bytes | None:
+        return self._dedicated_key
+
+    @dedicated_key.setter
+    def dedicated_key(self, key: bytes | None) -> None:
+        self._dedicated_key = key
+        self._cipher = None
+
+    @property
+    def cipher(self) -> FrameCipher:
+        """The association's FrameCipher (DecipheringFailed: suite or keys unusable)."""
+        cipher = self._cipher
+        if cipher is None:
+            if self._security_suite != SUPPORTED_SUITE:
+                raise DecipheringFailed(f"security suite {self._security_suite} is not supported")
+            try:
+                cipher = FrameCipher(
+                    local_title=self._local_system_title,
+                    peer_title=self._peer_system_title,
+                    key=self._encryption_key,
+                    authentication_key=self._authentication_key,
+                    dedicated_key=self._dedicated_key,
+                    allow_encryption_only=True,  # the caller's policy check decides
+                )
+            except EncodeError as exc:
+                raise DecipheringFailed(str(exc)) from exc
+            self._cipher = cipher
+        return cipher
 
 
 def decipher(raw: bytes, context: SecurityContext) -> DecipheredApdu:
@@ -45,41 +124,15 @@ def decipher(raw: bytes, context: SecurityContext) -> DecipheredApdu:
     """
     if context.peer_system_title is None:
         raise DecipheringFailed("no peer system title known for this association")
-    dedicated_key = context.dedicated_key
-    deciphered = open_apdu(
-        raw,
-        context.peer_system_title,
-        prepared(context.encryption_key),
-        None if dedicated_key is None else prepared(dedicated_key),
-        context.authentication_key,
-        None,
-        True,
-    )
-    if deciphered.security_control & 0x0F != context.security_suite:
-        raise DecipheringFailed("security suite differs from the association's")
-    return deciphered
+    return context.cipher.open(raw)
 
 
 def encipher(
     apdu: bytes, context: SecurityContext, form: CipherForm, security_control: int
 ) -> bytes:
-    """Cipher one APDU under the next outgoing counter, in the given form."""
-    key = context.encryption_key
-    dedicated = form.dedicated
-    if dedicated:
-        if context.dedicated_key is None:
-            raise DecipheringFailed("dedicated ciphering without a dedicated key")
-        key = context.dedicated_key
-    return seal_apdu(
-        apdu,
-        security_control,
-        context.local_system_title,
-        context.next_outgoing(),
-        prepared(key),
-        context.authentication_key,
-        form.general,
-        dedicated,
-    )
+    """Cipher one APDU under the next outgoing counter, in the given form (EncodeError when
+    the form needs a dedicated key the association does not have)."""
+    return context.cipher.seal(apdu, security_control, context.next_outgoing(), form)
 
 
 def ciphering_overhead(form: CipherForm, security_control: int) -> int:
