@@ -12,13 +12,15 @@ measured back to back in every round, in alternating order):
   carries a fresh invocation counter (the frames are built before the clock starts);
 * HLS association: AARQ (ciphered initiate request) .. AARE .. pass 3 .. pass 4 .. RLRQ/RLRE on
   one TCP connection, with the meter's log records and counter writes;
-* the floor: bench/floor_server.py answering the plain GET (asyncio protocol style).
+* the floor: bench/floor_server.py answering the plain GET (asyncio BufferedProtocol, as the
+  meter's transports).
 
 ``--profile`` runs the same ciphered GETs and associations in this process (a Meter on a real
 store, APDUs handed to a MeterSession, no transport) under cProfile and prints where the time
 goes.
 
 Run: .venv/bin/python bench/ciphered.py [--requests 20000] [--associations 500] [--profile]
+     [--spinning-client] [--json]
 Targets (issue 6): ciphered GET <= 1.3 x plain GET; HLS association <= 2 ms meter CPU.
 """
 
@@ -38,7 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from run import cpu_seconds, exchange, measure, start_floor, start_meter
+from run import cpu_seconds, exchange, exchange_spinning, measure, start_floor, start_meter
 
 from securemeter.apdu.common import CosemAttributeDescriptor
 from securemeter.apdu.enums import AuthenticationMechanism
@@ -154,14 +156,21 @@ def connected(port: int) -> Iterator[socket.socket]:
 
 
 def measure_gets(
-    port: int, pid: int, head: HeadEnd, blocks: int, block_size: int, warmup: int
+    port: int,
+    pid: int,
+    head: HeadEnd,
+    blocks: int,
+    block_size: int,
+    warmup: int,
+    exchange_with: Callable[[socket.socket, bytes], bytes] = exchange,
 ) -> dict[str, tuple[float, float]]:
     """Plain and ciphered GETs in alternating blocks on two open connections: per kind,
     (requests per second, meter CPU microseconds per request).
 
     The shared machine's speed drifts over seconds; blocks of a few hundred requests, taken
     in turn (plain-ciphered, then ciphered-plain), see the same drift, so the ratio of the
-    two sums is fair even when the absolute figures move."""
+    two sums is fair even when the absolute figures move. ``exchange_with`` sends a frame and
+    reads the answer (``exchange_spinning``: a client that polls without sleeping)."""
     plain = encode_wrapper(PUBLIC, 1, CLOCK_GET.to_bytes())
     cpu = {"plain GET": 0.0, "ciphered GET": 0.0}
     elapsed = {"plain GET": 0.0, "ciphered GET": 0.0}
@@ -187,11 +196,11 @@ def measure_gets(
                 start = time.perf_counter()
                 if name == "plain GET":
                     for _ in range(block_size):
-                        answer = exchange(public, plain)
+                        answer = exchange_with(public, plain)
                     assert answer[0] == GET_RESPONSE, answer.hex()
                 else:
                     for frame in frames[position : position + block_size]:
-                        answer = exchange(reader, frame)
+                        answer = exchange_with(reader, frame)
                     position += block_size
                     assert answer[0] == GENERAL_GLO_CIPHERING, answer.hex()
                 elapsed[name] += time.perf_counter() - start
@@ -327,6 +336,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile", action="store_true", help="profile in-process instead")
+    parser.add_argument(
+        "--spinning-client",
+        action="store_true",
+        help="GET clients poll without sleeping (the meter's kernel then wakes nobody)",
+    )
     args = parser.parse_args()
     warmup = max(args.requests // 10, 1)
     with tempfile.TemporaryDirectory() as directory:
@@ -337,7 +351,7 @@ def main() -> int:
         config = workdir / "roles.toml"
         config.write_text(ROLES, encoding="utf-8")
         meter, port = start_meter(workdir, ["--config", str(config)])
-        floor, floor_port = start_floor(workdir, "protocol")
+        floor, floor_port = start_floor(workdir, "buffered")
         keys = json.loads((workdir / "state" / "keys.json").read_text(encoding="utf-8"))
         reader = next(entry for entry in keys["clients"] if entry["sap"] == READER)
         head = HeadEnd(reader)
@@ -351,7 +365,13 @@ def main() -> int:
         try:
             for _ in range(args.rounds):
                 measured = measure_gets(
-                    port, meter.pid, head, args.requests // BLOCK, BLOCK, warmup
+                    port,
+                    meter.pid,
+                    head,
+                    args.requests // BLOCK,
+                    BLOCK,
+                    warmup,
+                    exchange_spinning if args.spinning_client else exchange,
                 )
                 for name, result in measured.items():
                     runs[name].append(result)
@@ -377,6 +397,7 @@ def main() -> int:
         summary["ciphered_over_plain"] = round(ratio, 2)
         summary["ciphered_over_plain_per_round"] = [round(value, 2) for value in ratios]
         summary["requests"] = args.requests
+        summary["spinning_client"] = args.spinning_client
         summary["associations"] = args.associations
         summary["python"] = sys.version.split()[0]
         print(json.dumps(summary))

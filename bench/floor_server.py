@@ -1,11 +1,13 @@
 """The floors for the GET benchmark: minimal asyncio servers that answer every IEC 62056-47
 wrapper frame with one fixed GET response (a clock value). Nothing DLMS is parsed.
 
-Two styles, because "minimal asyncio server" admits both and they differ by a factor of
-three in CPU per request: ``protocol`` (asyncio.Protocol callbacks, what securemeter's
-transports use) and ``streams`` (asyncio StreamReader/StreamWriter, the common idiom).
+Three styles, because "minimal asyncio server" admits all three and they differ in CPU per
+request: ``buffered`` (asyncio.BufferedProtocol reading into one buffer per connection, what
+securemeter's transports use), ``protocol`` (asyncio.Protocol callbacks: asyncio reads with
+a fresh 256 KiB buffer, which glibc maps and unmaps for every request) and ``streams``
+(asyncio StreamReader/StreamWriter, the common idiom).
 
-Run: python bench/floor_server.py PORT_FILE [protocol|streams]   (binds a free port)
+Run: python bench/floor_server.py PORT_FILE [buffered|protocol|streams]   (binds a free port)
 """
 
 from __future__ import annotations
@@ -35,6 +37,26 @@ class Floor(asyncio.Protocol):
             self.transport.write(REPLY)
 
 
+class BufferedFloor(asyncio.BufferedProtocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.receive = memoryview(bytearray(16 * 1024))
+        self.buffer = bytearray()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.receive
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.buffer += self.receive[:nbytes]
+        while len(self.buffer) >= 8:
+            length = int.from_bytes(self.buffer[6:8], "big")
+            if len(self.buffer) < 8 + length:
+                return
+            del self.buffer[: 8 + length]
+            self.transport.write(REPLY)
+
+
 async def serve_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
@@ -49,6 +71,8 @@ async def main(port_file: str, style: str) -> None:
     loop = asyncio.get_running_loop()
     if style == "streams":
         server = await asyncio.start_server(serve_stream, "127.0.0.1", 0)
+    elif style == "buffered":
+        server = await loop.create_server(BufferedFloor, "127.0.0.1", 0)
     else:
         server = await loop.create_server(Floor, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -59,4 +83,4 @@ async def main(port_file: str, style: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "protocol"))
+    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "buffered"))

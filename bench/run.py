@@ -62,10 +62,22 @@ def exchange(sock: socket.socket, frame: bytes) -> bytes:
     return _read(sock, int.from_bytes(header[6:8], "big"))
 
 
-def _read(sock: socket.socket, size: int) -> bytes:
+def exchange_spinning(sock: socket.socket, frame: bytes) -> bytes:
+    """``exchange`` with a client that polls without sleeping: waking a sleeping client is
+    work the server's kernel does (and is billed for), and its cost on a virtual machine
+    depends on how long the client slept (docs/PERFORMANCE.md)."""
+    sock.sendall(frame)
+    header = _read(sock, 8, socket.MSG_DONTWAIT)
+    return _read(sock, int.from_bytes(header[6:8], "big"), socket.MSG_DONTWAIT)
+
+
+def _read(sock: socket.socket, size: int, flags: int = 0) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
-        chunk = sock.recv(size - len(chunks))
+        try:
+            chunk = sock.recv(size - len(chunks), flags)
+        except BlockingIOError:
+            continue  # only with MSG_DONTWAIT: poll again
         if not chunk:
             raise ConnectionError("server closed the connection")
         chunks += chunk
@@ -140,14 +152,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    names = ("meter", "floor-protocol", "floor-streams")
+    floors = ("floor-buffered", "floor-protocol", "floor-streams")
+    names = ("meter", *floors)
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         servers = {
             "meter": start_meter(workdir),
-            "floor-protocol": start_floor(workdir, "protocol"),
-            "floor-streams": start_floor(workdir, "streams"),
+            **{floor: start_floor(workdir, floor.removeprefix("floor-")) for floor in floors},
         }
         try:
             for _ in range(args.rounds):
@@ -164,10 +176,7 @@ def main() -> int:
             "requests_per_second": round(best[name][0]),
             "cpu_us": round(best[name][1], 1),
         }
-    ratios = {
-        floor: round(best["meter"][1] / best[floor][1], 2)
-        for floor in ("floor-protocol", "floor-streams")
-    }
+    ratios = {floor: round(best["meter"][1] / best[floor][1], 2) for floor in floors}
     summary["cpu_ratio"] = ratios
     if args.json:
         print(json.dumps(summary))

@@ -349,3 +349,48 @@ def test_a_peer_that_does_not_read_is_not_read_either() -> None:
     protocol.connection_lost(None)
     protocol.pause_writing()  # after the close: nothing to pause any more
     assert calls == ["pause", "resume", "close"]
+
+
+def test_frames_split_across_reads_or_sharing_one_are_all_answered() -> None:
+    """The receive buffer is reused for every read: a frame cut by the reads, and several
+    frames in one read, each get their answer (bytes are copied out before the next read)."""
+    meter = new_meter()
+    written: list[bytes] = []
+
+    class Transport(asyncio.Transport):
+        def get_extra_info(self, name: str, default: object = None) -> object:
+            return ("127.0.0.1", 40001) if name == "peername" else default
+
+        def write(self, data: bytes | bytearray | memoryview) -> None:
+            written.append(bytes(data))
+
+        def close(self) -> None:
+            pass
+
+    protocol = WrapperServer(meter).make_protocol()
+    protocol.connection_made(Transport())
+
+    def read(data: bytes) -> None:
+        buffer = protocol.get_buffer(-1)
+        assert len(buffer) >= len(data)
+        buffer[: len(data)] = data
+        protocol.buffer_updated(len(data))
+        buffer[: len(data)] = bytes(len(data))  # the next read overwrites it anyway
+
+    aarq = encode_wrapper(
+        16, 1, Connection(Role.HEADEND).request_association(AssociationProposal())
+    )
+    read(aarq[:5])
+    read(aarq[5:])
+    get = encode_wrapper(16, 1, bytes.fromhex("C001C100080000010000FF0200"))
+    read(get + get + get[:3])
+    read(get[3:])
+    decoder = WrapperDecoder(0xFFFF)
+    for chunk in written:
+        decoder.receive_data(chunk)
+    answers = []
+    while (frame := decoder.next_frame()) is not None:
+        answers.append(frame.apdu)
+    assert [answer[0] for answer in answers] == [0x61, 0xC4, 0xC4, 0xC4]  # AARE, 3 answers
+    assert all(answer[3] == 0 for answer in answers[1:])  # each GET succeeded
+    protocol.connection_lost(None)
