@@ -27,7 +27,7 @@ class Floor(asyncio.Protocol):
         self.transport = transport
         self.buffer = bytearray()
 
-    def data_received(self, data: bytes) -> None:
+    def data_received(self, data: bytes | memoryview) -> None:
         self.buffer += data
         while len(self.buffer) >= 8:
             length = int.from_bytes(self.buffer[6:8], "big")
@@ -37,24 +37,16 @@ class Floor(asyncio.Protocol):
             self.transport.write(REPLY)
 
 
-class BufferedFloor(asyncio.BufferedProtocol):
+class BufferedFloor(Floor, asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        super().connection_made(transport)
         self.receive = memoryview(bytearray(16 * 1024))
-        self.buffer = bytearray()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.receive
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.buffer += self.receive[:nbytes]
-        while len(self.buffer) >= 8:
-            length = int.from_bytes(self.buffer[6:8], "big")
-            if len(self.buffer) < 8 + length:
-                return
-            del self.buffer[: 8 + length]
-            self.transport.write(REPLY)
+        self.data_received(self.receive[:nbytes])
 
 
 async def serve_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
