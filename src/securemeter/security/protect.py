@@ -350,68 +350,6 @@ def unprotect(
 # ----------------------------------------------------------------------------- whole APDUs
 
 
-def cipher_apdu(
-    apdu: bytes,
-    *,
-    security_control: int,
-    system_title: bytes,
-    invocation_counter: int,
-    encryption_key: bytes,
-    authentication_key: bytes,
-    general: bool = False,
-    dedicated: bool = False,
-) -> bytes:
-    """Protect ``apdu`` and frame it: glo-/ded- service-specific, or general-glo/-ded.
-
-    ``encryption_key`` is the key the SC selects (global unicast, dedicated or broadcast)."""
-    key = bytes(encryption_key)
-    cipher = FrameCipher(
-        local_title=bytes(system_title),
-        peer_title=None,
-        key=key,
-        authentication_key=bytes(authentication_key),
-        dedicated_key=key,
-        broadcast_key=key,
-    )
-    form = _FORM_OF_FLAGS[general, dedicated]
-    return cipher.seal(bytes(apdu), security_control, invocation_counter, form)
-
-
-def decipher_apdu(
-    ciphered: bytes,
-    *,
-    system_title: bytes | None,
-    encryption_key: bytes,
-    authentication_key: bytes,
-    broadcast_encryption_key: bytes | None = None,
-    allow_encryption_only: bool = False,
-) -> DecipheredApdu:
-    """Unframe and unprotect a ciphered APDU; raises DecipheringFailed or AuthenticationFailed.
-
-    ``system_title`` is the sender's title as known to the receiver (from the AARQ/AARE).
-    The general forms carry the sender's title: it is used when ``system_title`` is None, and
-    must otherwise equal it (an empty carried title, sent by some meters, means "the known
-    one"). ``encryption_key`` is used whatever the tag (glo- or ded-): choose it with
-    ``is_dedicated(ciphered[0])``.
-    """
-    key = bytes(encryption_key)
-    try:
-        cipher = FrameCipher(
-            local_title=None,
-            peer_title=None if system_title is None else bytes(system_title),
-            key=key,
-            authentication_key=bytes(authentication_key),
-            dedicated_key=key,
-            broadcast_key=(
-                None if broadcast_encryption_key is None else bytes(broadcast_encryption_key)
-            ),
-            allow_encryption_only=allow_encryption_only,
-        )
-    except EncodeError as exc:
-        raise DecipheringFailed(str(exc)) from exc
-    return cipher.open(bytes(ciphered))
-
-
 _FORM_OF_FLAGS = {
     (False, False): CipherForm.GLOBAL,
     (False, True): CipherForm.DEDICATED,
@@ -623,6 +561,68 @@ class FrameCipher:
             DecipheredApdu,
             (tag, system_title, security_control, invocation_counter, apdu, _FORM_OF_TAG[tag]),
         )
+
+
+def cipher_apdu(
+    apdu: bytes,
+    *,
+    security_control: int,
+    system_title: bytes,
+    invocation_counter: int,
+    encryption_key: bytes,
+    authentication_key: bytes,
+    general: bool = False,
+    dedicated: bool = False,
+) -> bytes:
+    """Protect ``apdu`` and frame it: glo-/ded- service-specific, or general-glo/-ded.
+
+    ``encryption_key`` is the key the SC selects (global unicast, dedicated or broadcast)."""
+    key = bytes(encryption_key)
+    cipher = FrameCipher(
+        local_title=bytes(system_title),
+        peer_title=None,
+        key=key,
+        authentication_key=bytes(authentication_key),
+        dedicated_key=key,
+        broadcast_key=key,
+    )
+    form = _FORM_OF_FLAGS[general, dedicated]
+    return cipher.seal(bytes(apdu), security_control, invocation_counter, form)
+
+
+def decipher_apdu(
+    ciphered: bytes,
+    *,
+    system_title: bytes | None,
+    encryption_key: bytes,
+    authentication_key: bytes,
+    broadcast_encryption_key: bytes | None = None,
+    allow_encryption_only: bool = False,
+) -> DecipheredApdu:
+    """Unframe and unprotect a ciphered APDU; raises DecipheringFailed or AuthenticationFailed.
+
+    ``system_title`` is the sender's title as known to the receiver (from the AARQ/AARE).
+    The general forms carry the sender's title: it is used when ``system_title`` is None, and
+    must otherwise equal it (an empty carried title, sent by some meters, means "the known
+    one"). ``encryption_key`` is used whatever the tag (glo- or ded-): choose it with
+    ``is_dedicated(ciphered[0])``.
+    """
+    key = bytes(encryption_key)
+    try:
+        cipher = FrameCipher(
+            local_title=None,
+            peer_title=None if system_title is None else bytes(system_title),
+            key=key,
+            authentication_key=bytes(authentication_key),
+            dedicated_key=key,
+            broadcast_key=(
+                None if broadcast_encryption_key is None else bytes(broadcast_encryption_key)
+            ),
+            allow_encryption_only=allow_encryption_only,
+        )
+    except EncodeError as exc:
+        raise DecipheringFailed(str(exc)) from exc
+    return cipher.open(bytes(ciphered))
 
 
 __all__ = [
