@@ -177,6 +177,42 @@ def _put_user_information(out: bytearray, user_information: bytes | None) -> Non
         _put(out, _USER_INFORMATION, True, inner)
 
 
+def _put_authentication(
+    out: bytearray,
+    tags: tuple[int, int, int],
+    requirements: bool,
+    mechanism: MechanismName | None,
+    value: bytes | None,
+) -> None:
+    """ACSE requirements, mechanism name and authentication value, under ``tags``."""
+    requirements_tag, mechanism_tag, value_tag = tags
+    if requirements:
+        content = ber.encode_bit_string(_AUTHENTICATION_FUNCTIONAL_UNIT)
+        _put(out, requirements_tag, False, content)
+    if mechanism is not None:
+        content = ber.encode_object_identifier(_mechanism_oid(mechanism))
+        _put(out, mechanism_tag, False, content)
+    if value is not None:
+        _put(out, value_tag, True, ber.encode_tlv(_CHARSTRING, value))
+
+
+def _read_authentication(
+    fields: dict[int, bytes], tags: tuple[int, int, int]
+) -> tuple[bool, MechanismName | None, bytes | None]:
+    """The inverse of ``_put_authentication``."""
+    requirements_tag, mechanism_tag, value_tag = tags
+    requirements = fields.get(requirements_tag)
+    mechanism = fields.get(mechanism_tag)
+    value = fields.get(value_tag)
+    return (
+        requirements is not None and _read_acse_requirements(requirements),
+        None
+        if mechanism is None
+        else _dlms_name(_read_oid(mechanism), MECHANISM_ARC, AuthenticationMechanism),
+        None if value is None else _read_authentication_value(value),
+    )
+
+
 def _read_user_information(fields: dict[int, bytes]) -> bytes | None:
     content = fields.get(_USER_INFORMATION)
     if content is None:
@@ -209,6 +245,14 @@ _AARQ_CALLING_AE_INVOCATION_ID = 9
 _AARQ_SENDER_ACSE_REQUIREMENTS = 10
 _AARQ_MECHANISM_NAME = 11
 _AARQ_CALLING_AUTHENTICATION_VALUE = 12
+
+# The authentication components (ACSE requirements, mechanism name, authentication value),
+# tagged differently in the AARQ and the AARE.
+_AARQ_AUTHENTICATION = (
+    _AARQ_SENDER_ACSE_REQUIREMENTS,
+    _AARQ_MECHANISM_NAME,
+    _AARQ_CALLING_AUTHENTICATION_VALUE,
+)
 
 _AARQ_COMPONENTS: Mapping[int, bool] = {
     _PROTOCOL_VERSION: False,
@@ -250,9 +294,7 @@ class AARQ:
         title = fields.get(_AARQ_CALLING_AP_TITLE)
         qualifier = fields.get(_AARQ_CALLING_AE_QUALIFIER)
         invocation = fields.get(_AARQ_CALLING_AE_INVOCATION_ID)
-        requirements = fields.get(_AARQ_SENDER_ACSE_REQUIREMENTS)
-        mechanism = fields.get(_AARQ_MECHANISM_NAME)
-        authentication = fields.get(_AARQ_CALLING_AUTHENTICATION_VALUE)
+        requirements, mechanism, authentication = _read_authentication(fields, _AARQ_AUTHENTICATION)
         return cls(
             application_context_name=context,
             calling_ap_title=None
@@ -264,14 +306,9 @@ class AARQ:
             calling_ae_invocation_id=None
             if invocation is None
             else _read_integer(invocation, "calling-AE-invocation-id"),
-            sender_acse_requirements=requirements is not None
-            and _read_acse_requirements(requirements),
-            mechanism_name=None
-            if mechanism is None
-            else _dlms_name(_read_oid(mechanism), MECHANISM_ARC, AuthenticationMechanism),
-            calling_authentication_value=None
-            if authentication is None
-            else _read_authentication_value(authentication),
+            sender_acse_requirements=requirements,
+            mechanism_name=mechanism,
+            calling_authentication_value=authentication,
             user_information=_read_user_information(fields),
             protocol_version=_read_protocol_version(fields),
         )
@@ -290,15 +327,13 @@ class AARQ:
                 UniversalTag.INTEGER, ber.encode_integer(self.calling_ae_invocation_id)
             )
             _put(out, _AARQ_CALLING_AE_INVOCATION_ID, True, inner)
-        if self.sender_acse_requirements:
-            content = ber.encode_bit_string(_AUTHENTICATION_FUNCTIONAL_UNIT)
-            _put(out, _AARQ_SENDER_ACSE_REQUIREMENTS, False, content)
-        if self.mechanism_name is not None:
-            content = ber.encode_object_identifier(_mechanism_oid(self.mechanism_name))
-            _put(out, _AARQ_MECHANISM_NAME, False, content)
-        if self.calling_authentication_value is not None:
-            inner = ber.encode_tlv(_CHARSTRING, self.calling_authentication_value)
-            _put(out, _AARQ_CALLING_AUTHENTICATION_VALUE, True, inner)
+        _put_authentication(
+            out,
+            _AARQ_AUTHENTICATION,
+            self.sender_acse_requirements,
+            self.mechanism_name,
+            self.calling_authentication_value,
+        )
         _put_user_information(out, self.user_information)
         return _wrap(self.TAG, out)
 
@@ -311,6 +346,12 @@ _AARE_RESPONDING_AP_TITLE = 4
 _AARE_RESPONDER_ACSE_REQUIREMENTS = 8
 _AARE_MECHANISM_NAME = 9
 _AARE_RESPONDING_AUTHENTICATION_VALUE = 10
+
+_AARE_AUTHENTICATION = (
+    _AARE_RESPONDER_ACSE_REQUIREMENTS,
+    _AARE_MECHANISM_NAME,
+    _AARE_RESPONDING_AUTHENTICATION_VALUE,
+)
 
 _AARE_COMPONENTS: Mapping[int, bool] = {
     _PROTOCOL_VERSION: False,
@@ -377,9 +418,7 @@ class AARE:
             raise DecodeError(f"AARE: unknown association result {result_value}") from None
         source, diagnostic = _read_diagnostic(diagnostic_content)
         title = fields.get(_AARE_RESPONDING_AP_TITLE)
-        requirements = fields.get(_AARE_RESPONDER_ACSE_REQUIREMENTS)
-        mechanism = fields.get(_AARE_MECHANISM_NAME)
-        authentication = fields.get(_AARE_RESPONDING_AUTHENTICATION_VALUE)
+        requirements, mechanism, authentication = _read_authentication(fields, _AARE_AUTHENTICATION)
         return cls(
             application_context_name=context,
             result=result,
@@ -388,14 +427,9 @@ class AARE:
             responding_ap_title=None
             if title is None
             else _read_explicit(title, UniversalTag.OCTET_STRING, "responding-AP-title"),
-            responder_acse_requirements=requirements is not None
-            and _read_acse_requirements(requirements),
-            mechanism_name=None
-            if mechanism is None
-            else _dlms_name(_read_oid(mechanism), MECHANISM_ARC, AuthenticationMechanism),
-            responding_authentication_value=None
-            if authentication is None
-            else _read_authentication_value(authentication),
+            responder_acse_requirements=requirements,
+            mechanism_name=mechanism,
+            responding_authentication_value=authentication,
             user_information=_read_user_information(fields),
             protocol_version=_read_protocol_version(fields),
         )
@@ -415,15 +449,13 @@ class AARE:
         if self.responding_ap_title is not None:
             inner = _explicit(UniversalTag.OCTET_STRING, self.responding_ap_title)
             _put(out, _AARE_RESPONDING_AP_TITLE, True, inner)
-        if self.responder_acse_requirements:
-            content = ber.encode_bit_string(_AUTHENTICATION_FUNCTIONAL_UNIT)
-            _put(out, _AARE_RESPONDER_ACSE_REQUIREMENTS, False, content)
-        if self.mechanism_name is not None:
-            content = ber.encode_object_identifier(_mechanism_oid(self.mechanism_name))
-            _put(out, _AARE_MECHANISM_NAME, False, content)
-        if self.responding_authentication_value is not None:
-            inner = ber.encode_tlv(_CHARSTRING, self.responding_authentication_value)
-            _put(out, _AARE_RESPONDING_AUTHENTICATION_VALUE, True, inner)
+        _put_authentication(
+            out,
+            _AARE_AUTHENTICATION,
+            self.responder_acse_requirements,
+            self.mechanism_name,
+            self.responding_authentication_value,
+        )
         _put_user_information(out, self.user_information)
         return _wrap(self.TAG, out)
 
